@@ -1,0 +1,625 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * The policy evaluator: one source, two engines.
+ *
+ * This file is compiled twice: into every rules.o by clang -target bpf (the
+ * struct_ops filters and their syscall twins, see fbpf_bpf.h), and natively
+ * into the runtime's evaluator (runtime/eval.c). The includer defines
+ *
+ *   FBPF_TAB(s, i)  the table word i (0 when i is out of range)
+ *   FBPF_FUNC       how the entry points below are declared: global
+ *                   noinline functions in BPF (each verified once), plain
+ *                   static functions natively
+ *   struct fbpf_scratch_ext  (optional) extra members of the scratch area
+ *
+ * Everything is written for the BPF verifier: loops have constant bounds,
+ * buffer indexes are masked, nothing recurses, table reads are checked.
+ * What the code means is stated in docs/language.md ("How rules combine").
+ */
+#ifndef FBPF_EVAL_H
+#define FBPF_EVAL_H
+
+#include "fbpf_abi.h"
+
+#define FBPF_NBUF 4 /* name buffers, a power of two */
+enum { FBPF_B_IN = 0, FBPF_B_MAP = 1, FBPF_B_CAND = 2, FBPF_B_BACK = 3 };
+
+struct fbpf_scratch {
+	struct fbpf_args a;                       /* the working copy */
+	__u32 h[FBPF_T_HEADER_WORDS];             /* the table header */
+	__u32 len[FBPF_NBUF];
+	unsigned char buf[FBPF_NBUF][FBPF_NAME_MAX + 1];
+	__u32 caller;                             /* an answer read uid, gid or pid */
+	__u32 first[8];                           /* first applying rule per kind */
+	__u32 stack, sp, known;                   /* fbpf_cond's working state */
+#ifdef FBPF_SCRATCH_EXT
+	FBPF_SCRATCH_EXT
+#endif
+};
+
+/* Keeps clang from turning a byte-copy loop into memcpy, which BPF lacks. */
+#ifdef __bpf__
+#define FBPF_NO_MEMCPY(i) asm volatile("" : "+r"(i))
+#else
+#define FBPF_NO_MEMCPY(i) ((void)0)
+#endif
+
+#define FBPF_BUF(s, b, i) ((s)->buf[(b) & (FBPF_NBUF - 1)][(i) & FBPF_NAME_MAX])
+
+/* The errno that keeps a hidden name's existence secret (docs/language.md). */
+static inline __u32 fbpf_hidden_errno(__u32 op, __u32 flags)
+{
+	if (op == FBPF_OP_CREATE || (op == FBPF_OP_RENAME && (flags & FBPF_IN_TARGET)))
+		return 13; /* EACCES */
+	return 2;          /* ENOENT */
+}
+
+static inline __u32 fbpf_rule_word(struct fbpf_scratch *s, __u32 rule, __u32 w)
+{
+	/* rule is 1-based */
+	return FBPF_TAB(s, s->h[FBPF_T_RULES] + (rule - 1) * FBPF_RULE_WORDS + w);
+}
+
+static inline __u32 fbpf_str_byte(struct fbpf_scratch *s, __u32 off)
+{
+	__u32 w = FBPF_TAB(s, s->h[FBPF_T_STRINGS] + (off >> 2));
+
+	return (w >> ((off & 3) * 8)) & 0xff;
+}
+
+static inline __u32 fbpf_step(struct fbpf_scratch *s, __u32 st, __u32 byte)
+{
+	__u32 cls = FBPF_TAB(s, s->h[FBPF_T_CLASSMAP] + (byte & 0xff));
+	__u32 i = FBPF_TAB(s, s->h[FBPF_T_BASE] + st) + cls;
+
+	if (i < s->h[FBPF_T_NCOMB] && FBPF_TAB(s, s->h[FBPF_T_CHECK] + i) == st)
+		return FBPF_TAB(s, s->h[FBPF_T_NEXT] + i);
+	return FBPF_TAB(s, s->h[FBPF_T_DEFAULT] + st);
+}
+
+/* The state of "<path of st>/<name in buffer b>". */
+FBPF_FUNC int fbpf_advance(struct fbpf_scratch *s, __u32 st, __u32 b)
+{
+	__u32 i, len;
+
+	if (!s || st == FBPF_STATE_DEAD || st >= s->h[FBPF_T_NSTATES])
+		return FBPF_STATE_DEAD;
+	len = s->len[b & (FBPF_NBUF - 1)];
+	st = fbpf_step(s, st, '/');
+	for (i = 0; i < FBPF_NAME_MAX; i++) {
+		if (i >= len || st == FBPF_STATE_DEAD)
+			break;
+		st = fbpf_step(s, st, FBPF_BUF(s, b, i));
+	}
+	return st;
+}
+
+/* A field of the caller or the entry; sets s->known to 0 when the field
+ * is the entry's and there is no entry. */
+FBPF_FUNC int fbpf_field(struct fbpf_scratch *s, __u32 f)
+{
+	__u32 m;
+
+	if (!s)
+		return 0;
+	s->known = 1;
+	switch (f) {
+	case FBPF_F_UID: return s->a.uid;
+	case FBPF_F_GID: return s->a.gid;
+	case FBPF_F_PID: return s->a.pid;
+	default: break;
+	}
+	if (!(s->a.flags & FBPF_IN_ENTRY)) {
+		s->known = 0;
+		return 0;
+	}
+	switch (f) {
+	case FBPF_F_OWNER: return s->a.e_uid;
+	case FBPF_F_GROUP: return s->a.e_gid;
+	case FBPF_F_MODE: return s->a.e_mode & 07777;
+	case FBPF_F_TYPE:
+		m = s->a.e_mode & 0170000;
+		if (m == 0100000) return FBPF_TYPE_FILE;
+		if (m == 0040000) return FBPF_TYPE_DIR;
+		if (m == 0120000) return FBPF_TYPE_SYMLINK;
+		if (m == 0010000) return FBPF_TYPE_FIFO;
+		if (m == 0140000) return FBPF_TYPE_SOCKET;
+		if (m == 0020000) return FBPF_TYPE_CHAR;
+		if (m == 0060000) return FBPF_TYPE_BLOCK;
+		return FBPF_TYPE_NONE;
+	default:
+		s->known = 0;
+		return 0;
+	}
+}
+
+/* One atom of a condition: instruction words w0, w1. */
+FBPF_FUNC int fbpf_atom(struct fbpf_scratch *s, __u32 w0, __u32 w1)
+{
+	__u32 l, r, j, cnt, known;
+
+	if (!s)
+		return 0;
+	l = (__u32)fbpf_field(s, (w0 >> 8) & 0xff);
+	known = s->known;
+	if ((w0 & 0xff) == FBPF_C_IN) {
+		cnt = FBPF_TAB(s, w1);
+		for (j = 0; j < FBPF_SET_MAX; j++) {
+			if (j >= cnt)
+				break;
+			if (FBPF_TAB(s, w1 + 1 + j) == l)
+				return known;
+		}
+		return 0;
+	}
+	r = w1;
+	if (((w0 >> 24) & 0xff) == FBPF_RHS_FIELD) {
+		r = (__u32)fbpf_field(s, w1);
+		known = known && s->known;
+	}
+	if (!known)
+		return 0;
+	switch ((w0 >> 16) & 0xff) {
+	case FBPF_EQ: return l == r;
+	case FBPF_NE: return l != r;
+	case FBPF_LT: return l < r;
+	case FBPF_LE: return l <= r;
+	case FBPF_GT: return l > r;
+	case FBPF_GE: return l >= r;
+	default: return 0;
+	}
+}
+
+/* Run the condition program at `off`: 1 if it holds. Malformed: 0.
+ * The boolean stack lives in the scratch area, not in registers, so that
+ * the verifier sees one state per instruction, not one per stack value. */
+FBPF_FUNC int fbpf_cond(struct fbpf_scratch *s, __u32 off)
+{
+	__u32 n, i, w0, w1, op, v, a, b;
+
+	if (!s)
+		return 0;
+	if (!off)
+		return 1;
+	n = FBPF_TAB(s, off);
+	if (n == 0 || n > FBPF_COND_MAX)
+		return 0;
+	s->stack = 0;
+	s->sp = 0;
+	for (i = 0; i < FBPF_COND_MAX; i++) {
+		if (i >= n)
+			break;
+		w0 = FBPF_TAB(s, off + 1 + i * FBPF_INSN_WORDS);
+		w1 = FBPF_TAB(s, off + 2 + i * FBPF_INSN_WORDS);
+		op = w0 & 0xff;
+		if (op == FBPF_C_CMP || op == FBPF_C_IN) {
+			v = fbpf_atom(s, w0, w1) & 1;
+		} else if (op == FBPF_C_NOT) {
+			if (s->sp < 1)
+				return 0;
+			s->stack ^= 1;
+			continue;
+		} else if (op == FBPF_C_AND || op == FBPF_C_OR) {
+			if (s->sp < 2)
+				return 0;
+			a = s->stack & 1;
+			b = (s->stack >> 1) & 1;
+			s->stack >>= 2;
+			s->sp -= 2;
+			v = op == FBPF_C_AND ? (a & b) : (a | b);
+		} else {
+			return 0;
+		}
+		if (s->sp >= FBPF_STACK_MAX)
+			return 0;
+		s->stack = (s->stack << 1) | v;
+		s->sp++;
+	}
+	return s->sp == 1 ? (int)(s->stack & 1) : 0;
+}
+
+/* Does the rule's condition hold? Notes whether it read the caller. */
+static inline int fbpf_rule_holds(struct fbpf_scratch *s, __u32 r)
+{
+	if (fbpf_rule_word(s, r, FBPF_RW_FLAGS) & FBPF_RF_CALLER)
+		s->caller = 1;
+	return fbpf_cond(s, fbpf_rule_word(s, r, FBPF_RW_COND));
+}
+
+static inline __u32 fbpf_xform_word(struct fbpf_scratch *s, __u32 x, __u32 w)
+{
+	return FBPF_TAB(s, s->h[FBPF_T_XFORMS] + x * FBPF_XFORM_WORDS + w);
+}
+
+/* Does buffer b hold, at byte `at`, the l-byte pool string at `off`? */
+FBPF_FUNC int fbpf_has_str(struct fbpf_scratch *s, __u32 b, __u32 at, __u32 off, __u32 l)
+{
+	__u32 i;
+
+	if (!s || l > FBPF_XSTR_MAX)
+		return 0;
+	for (i = 0; i < FBPF_XSTR_MAX; i++) {
+		if (i >= l)
+			break;
+		if (FBPF_BUF(s, b, at + i) != fbpf_str_byte(s, off + i))
+			return 0;
+	}
+	return 1;
+}
+
+/* Does buffer b end with (and is it longer than) the pool string (off, l)? */
+static inline int fbpf_ends_with(struct fbpf_scratch *s, __u32 b, __u32 off, __u32 l)
+{
+	__u32 len = s->len[b & (FBPF_NBUF - 1)];
+
+	return l < len && fbpf_has_str(s, b, len - l, off, l);
+}
+
+/* Write n bytes into buffer `to` at `at`: from buffer `from` at `src`, or,
+ * with FBPF_POOL in bufs, from the string pool at `src`.
+ * (BPF functions take at most five arguments: to and from share one.) */
+#define FBPF_BUFS(to, from) ((to) | ((from) << 8))
+#define FBPF_POOL (FBPF_NBUF << 8) /* `from` of FBPF_BUFS: the string pool */
+FBPF_FUNC int fbpf_put(struct fbpf_scratch *s, __u32 bufs, __u32 at, __u32 src, __u32 n)
+{
+	__u32 i, to = bufs & (FBPF_NBUF - 1), from = (bufs >> 8) & (FBPF_NBUF - 1);
+	int pool = (bufs & FBPF_POOL) != 0;
+
+	if (!s)
+		return 0;
+	for (i = 0; i < FBPF_NAME_MAX; i++) {
+		FBPF_NO_MEMCPY(i);
+		if (i >= n)
+			break;
+		if (pool)
+			FBPF_BUF(s, to, at + i) = fbpf_str_byte(s, src + i);
+		else
+			FBPF_BUF(s, to, at + i) = FBPF_BUF(s, from, src + i);
+	}
+	return 0;
+}
+
+/* Length of the name that transform x makes of buffer b, or 0 if x does
+ * not apply to it. */
+static inline __u32 fbpf_forward_len(struct fbpf_scratch *s, __u32 x, __u32 b)
+{
+	__u32 len = s->len[b & (FBPF_NBUF - 1)];
+	__u32 kind = fbpf_xform_word(s, x, FBPF_XW_KIND);
+	__u32 l1 = fbpf_xform_word(s, x, FBPF_XW_L1);
+
+	if (kind == FBPF_X_SUFFIX || kind == FBPF_X_PREFIX)
+		return len + l1;
+	if (kind == FBPF_X_EXT && fbpf_ends_with(s, b, fbpf_xform_word(s, x, FBPF_XW_S1), l1))
+		return len - l1 + fbpf_xform_word(s, x, FBPF_XW_L2);
+	return 0;
+}
+
+/* The first rename rule that applies to name buffer b in directory st:
+ * pattern, condition, and a transform that applies to the name. */
+FBPF_FUNC int fbpf_first_rename(struct fbpf_scratch *s, __u32 st, __u32 b)
+{
+	__u32 hits, n, i;
+
+	if (!s)
+		return 0;
+	st = fbpf_advance(s, st, b);
+	hits = FBPF_TAB(s, s->h[FBPF_T_HITS] + st);
+	if (!hits || st == FBPF_STATE_DEAD)
+		return 0;
+	n = FBPF_TAB(s, hits);
+	for (i = 0; i < FBPF_HITS_MAX; i++) {
+		__u32 r;
+
+		if (i >= n)
+			break;
+		r = FBPF_TAB(s, hits + 1 + i);
+		if (r == 0 || r > s->h[FBPF_T_NRULES])
+			continue;
+		if (fbpf_rule_word(s, r, FBPF_RW_KIND) != FBPF_R_RENAME)
+			continue;
+		if (!fbpf_forward_len(s, fbpf_rule_word(s, r, FBPF_RW_A0), b))
+			continue;
+		if (fbpf_rule_holds(s, r))
+			return r;
+	}
+	return 0;
+}
+
+/* Write into buffer `to` the name transform x makes of buffer `from`
+ * (inverse: the name it was made from). Returns 0 if it does not apply. */
+FBPF_FUNC int fbpf_transform(struct fbpf_scratch *s, __u32 x, __u32 from, __u32 to, __u32 inverse)
+{
+	__u32 kind, s1, l1, s2, l2, len, pre_n, pre_off, keep_from, keep_n, post_off, post_n, out;
+
+	if (!s)
+		return 0;
+	kind = fbpf_xform_word(s, x, FBPF_XW_KIND);
+	s1 = fbpf_xform_word(s, x, FBPF_XW_S1);
+	l1 = fbpf_xform_word(s, x, FBPF_XW_L1);
+	s2 = fbpf_xform_word(s, x, FBPF_XW_S2);
+	l2 = fbpf_xform_word(s, x, FBPF_XW_L2);
+	len = s->len[from & (FBPF_NBUF - 1)];
+	if (l1 > FBPF_XSTR_MAX || l2 > FBPF_XSTR_MAX || len > FBPF_NAME_MAX)
+		return 0;
+	/* out = <pre string> + from[keep_from .. keep_from + keep_n) + <post string> */
+	pre_n = 0; pre_off = 0; post_n = 0; post_off = 0; keep_from = 0; keep_n = len;
+	if (kind == FBPF_X_SUFFIX && !inverse) {
+		post_off = s1; post_n = l1;
+	} else if (kind == FBPF_X_SUFFIX) {
+		if (!fbpf_ends_with(s, from, s1, l1))
+			return 0;
+		keep_n = len - l1;
+	} else if (kind == FBPF_X_PREFIX && !inverse) {
+		pre_off = s1; pre_n = l1;
+	} else if (kind == FBPF_X_PREFIX) {
+		if (l1 >= len || !fbpf_has_str(s, from, 0, s1, l1))
+			return 0;
+		keep_from = l1; keep_n = len - l1;
+	} else if (kind == FBPF_X_EXT) {
+		__u32 f_off = inverse ? s2 : s1, f_n = inverse ? l2 : l1;
+
+		if (!fbpf_ends_with(s, from, f_off, f_n))
+			return 0;
+		keep_n = len - f_n;
+		post_off = inverse ? s1 : s2; post_n = inverse ? l1 : l2;
+	} else {
+		return 0;
+	}
+	out = pre_n + keep_n + post_n;
+	if (out == 0 || out > FBPF_NAME_MAX)
+		return 0;
+	fbpf_put(s, (to | FBPF_POOL), 0, pre_off, pre_n);
+	fbpf_put(s, FBPF_BUFS(to, from), pre_n, keep_from, keep_n);
+	fbpf_put(s, (to | FBPF_POOL), pre_n + keep_n, post_off, post_n);
+	s->len[to & (FBPF_NBUF - 1)] = out;
+	return 1;
+}
+
+static inline void fbpf_copy_buf(struct fbpf_scratch *s, __u32 from, __u32 to)
+{
+	fbpf_put(s, FBPF_BUFS(to, from), 0, 0, s->len[from & (FBPF_NBUF - 1)]);
+	s->len[to & (FBPF_NBUF - 1)] = s->len[from & (FBPF_NBUF - 1)];
+}
+
+FBPF_FUNC int fbpf_same_buf(struct fbpf_scratch *s, __u32 x, __u32 y)
+{
+	__u32 i, len;
+
+	if (!s)
+		return 0;
+	len = s->len[x & (FBPF_NBUF - 1)];
+
+	if (len != s->len[y & (FBPF_NBUF - 1)])
+		return 0;
+	for (i = 0; i < FBPF_NAME_MAX; i++) {
+		if (i >= len)
+			break;
+		if (FBPF_BUF(s, x, i) != FBPF_BUF(s, y, i))
+			return 0;
+	}
+	return 1;
+}
+
+/* The shown name of stored name `from`, into `to`. Returns the rename rule. */
+FBPF_FUNC int fbpf_forward(struct fbpf_scratch *s, __u32 dir, __u32 from, __u32 to)
+{
+	__u32 r;
+
+	if (!s)
+		return 0;
+	r = fbpf_first_rename(s, dir, from);
+	if (r && fbpf_transform(s, fbpf_rule_word(s, r, FBPF_RW_A0), from, to, 0))
+		return r;
+	fbpf_copy_buf(s, from, to);
+	return 0;
+}
+
+/*
+ * The stored name that shown name `from` stands for, into `to`.
+ * Returns 1 + the deciding rename rule (1 when the name is not renamed),
+ * or 0 when no stored name is shown under this name.
+ */
+FBPF_FUNC int fbpf_inverse(struct fbpf_scratch *s, __u32 dir, __u32 from, __u32 to)
+{
+	__u32 x, nx, best = 0;
+
+	if (!s)
+		return 0;
+	nx = s->h[FBPF_T_NXFORMS];
+	for (x = 0; x < FBPF_XFORM_MAX; x++) {
+		__u32 r;
+
+		if (x >= nx)
+			break;
+		if (!fbpf_transform(s, x, from, FBPF_B_CAND, 1))
+			continue;
+		r = fbpf_first_rename(s, dir, FBPF_B_CAND);
+		if (!r || fbpf_rule_word(s, r, FBPF_RW_A0) != x)
+			continue;
+		if (best && best <= r)
+			continue;
+		best = r;
+		fbpf_copy_buf(s, FBPF_B_CAND, to);
+	}
+	if (best)
+		return best + 1;
+	x = fbpf_first_rename(s, dir, from);
+	if (x && fbpf_forward_len(s, fbpf_rule_word(s, x, FBPF_RW_A0), from) <= FBPF_NAME_MAX)
+		return 0;
+	fbpf_copy_buf(s, from, to);
+	return 1;
+}
+
+/* Fill s->first[] with the first applying rule of each kind at state st
+ * for the operations in opmask. */
+FBPF_FUNC int fbpf_scan(struct fbpf_scratch *s, __u32 st, __u32 opmask)
+{
+	__u32 hits, n, i, k;
+
+	if (!s)
+		return 0;
+	for (k = 0; k < 8; k++)
+		s->first[k] = 0;
+	hits = st == FBPF_STATE_DEAD ? 0 : FBPF_TAB(s, s->h[FBPF_T_HITS] + st);
+	if (!hits)
+		return 0;
+	n = FBPF_TAB(s, hits);
+	for (i = 0; i < FBPF_HITS_MAX; i++) {
+		__u32 r;
+
+		if (i >= n)
+			break;
+		r = FBPF_TAB(s, hits + 1 + i);
+		if (r == 0 || r > s->h[FBPF_T_NRULES])
+			continue;
+		k = fbpf_rule_word(s, r, FBPF_RW_KIND) & 7;
+		if (k == 0 || k > FBPF_R_ATTR || k == FBPF_R_RENAME || s->first[k])
+			continue;
+		if (!(fbpf_rule_word(s, r, FBPF_RW_OPS) & opmask))
+			continue;
+		if (fbpf_rule_holds(s, r))
+			s->first[k] = r;
+	}
+	return 0;
+}
+
+/*
+ * The filter: reads s->a's inputs, writes its outputs, returns the verdict.
+ * Tables: the header must already be in s->h (fbpf_load_header).
+ */
+FBPF_FUNC int fbpf_filter(struct fbpf_scratch *s)
+{
+	struct fbpf_args *a;
+	__u32 op, phase, opmask, st, i, r;
+	int decide;
+
+	if (!s)
+		return FBPF_CONTINUE;
+	a = &s->a;
+	a->verdict = FBPF_CONTINUE;
+	a->err = 0;
+	a->out_flags = 0;
+	a->rule = 0;
+	a->handler = 0;
+	a->state = FBPF_STATE_DEAD;
+	a->a_set = 0;
+	a->a_uid = 0;
+	a->a_gid = 0;
+	a->a_mode_and = 07777;
+	a->a_mode_or = 0;
+	a->out_name_len = 0;
+	s->caller = 0;
+	if (s->h[FBPF_T_MAGIC] != FBPF_TABLE_MAGIC || s->h[FBPF_T_ABI] != FBPF_ABI_VERSION) {
+		a->verdict = FBPF_ERROR;
+		a->err = 5; /* EIO: no usable tables */
+		return FBPF_ERROR;
+	}
+	op = a->op;
+	phase = a->phase;
+	if (op >= FBPF_OP_COUNT)
+		return FBPF_CONTINUE;
+	opmask = 1u << op;
+	if (op == FBPF_OP_OPEN && (a->flags & FBPF_IN_WRITE))
+		opmask |= 1u << FBPF_OP_WRITE;
+
+	st = a->dir_state;
+	if (a->name_len) {
+		__u32 len = a->name_len > FBPF_NAME_MAX ? FBPF_NAME_MAX : a->name_len;
+
+		for (i = 0; i < FBPF_NAME_MAX; i++) {
+			FBPF_NO_MEMCPY(i);
+			if (i >= len)
+				break;
+			FBPF_BUF(s, FBPF_B_IN, i) = a->name[i & FBPF_NAME_MAX];
+		}
+		s->len[FBPF_B_IN] = len;
+		if (op == FBPF_OP_READDIR && phase == FBPF_POST) {
+			/* stored name in, shown name out; eclipsed names are omitted */
+			r = fbpf_forward(s, st, FBPF_B_IN, FBPF_B_MAP);
+			if (!fbpf_inverse(s, st, FBPF_B_MAP, FBPF_B_BACK) ||
+			    !fbpf_same_buf(s, FBPF_B_BACK, FBPF_B_IN)) {
+				a->out_flags = FBPF_OUT_HIDDEN | (s->caller ? FBPF_OUT_CALLER : 0);
+				return FBPF_CONTINUE;
+			}
+			st = fbpf_advance(s, st, FBPF_B_MAP);
+		} else {
+			/* shown name in, stored name out */
+			r = fbpf_inverse(s, st, FBPF_B_IN, FBPF_B_MAP);
+			st = fbpf_advance(s, st, FBPF_B_IN);
+			a->state = st;
+			if (!r) {
+				a->verdict = FBPF_ERROR;
+				a->err = fbpf_hidden_errno(op, a->flags);
+				a->out_flags = FBPF_OUT_HIDDEN | (s->caller ? FBPF_OUT_CALLER : 0);
+				return FBPF_ERROR;
+			}
+			r = r - 1;
+		}
+		a->out_name_len = s->len[FBPF_B_MAP];
+		for (i = 0; i < FBPF_NAME_MAX; i++) {
+			FBPF_NO_MEMCPY(i);
+			if (i >= a->out_name_len)
+				break;
+			a->out_name[i & FBPF_NAME_MAX] = FBPF_BUF(s, FBPF_B_MAP, i);
+		}
+		a->out_name[a->out_name_len & FBPF_NAME_MAX] = 0;
+		a->out_flags |= FBPF_OUT_NAME;
+		a->rule = r;
+	}
+	a->state = st;
+	if (op == FBPF_OP_LOOKUP && phase == FBPF_PRE)
+		goto out; /* names and states only; the lookup decides after */
+
+	fbpf_scan(s, st, opmask);
+	if (phase == FBPF_PRE)
+		decide = op != FBPF_OP_LOOKUP;
+	else
+		decide = op == FBPF_OP_LOOKUP;
+	if (s->first[FBPF_R_HIDE] && (decide || op == FBPF_OP_READDIR)) {
+		a->rule = s->first[FBPF_R_HIDE];
+		a->out_flags |= FBPF_OUT_HIDDEN;
+		if (phase == FBPF_POST && op == FBPF_OP_READDIR)
+			goto out;
+		a->verdict = FBPF_ERROR;
+		a->err = fbpf_hidden_errno(op, a->flags);
+		goto out;
+	}
+	if (decide && s->first[FBPF_R_DENY]) {
+		a->rule = s->first[FBPF_R_DENY];
+		a->verdict = FBPF_ERROR;
+		a->err = fbpf_rule_word(s, a->rule, FBPF_RW_A0);
+		goto out;
+	}
+	if (decide && s->first[FBPF_R_DEFER]) {
+		a->rule = s->first[FBPF_R_DEFER];
+		a->verdict = FBPF_DEFER;
+		a->handler = fbpf_rule_word(s, a->rule, FBPF_RW_A0);
+		goto out;
+	}
+	r = s->first[FBPF_R_ATTR];
+	if (r && phase == FBPF_POST &&
+	    (op == FBPF_OP_LOOKUP || op == FBPF_OP_GETATTR || op == FBPF_OP_READDIR)) {
+		a->rule = r;
+		a->out_flags |= FBPF_OUT_ATTR;
+		a->a_set = fbpf_rule_word(s, r, FBPF_RW_A0);
+		a->a_uid = fbpf_rule_word(s, r, FBPF_RW_A1);
+		a->a_gid = fbpf_rule_word(s, r, FBPF_RW_A2);
+		a->a_mode_and = fbpf_rule_word(s, r, FBPF_RW_A3);
+		a->a_mode_or = fbpf_rule_word(s, r, FBPF_RW_A4);
+	}
+out:
+	if (s->caller)
+		a->out_flags |= FBPF_OUT_CALLER;
+	return a->verdict;
+}
+
+/* Copy the table header into the scratch area. */
+static inline void fbpf_load_header(struct fbpf_scratch *s)
+{
+	__u32 i;
+
+	for (i = 0; i < FBPF_T_HEADER_WORDS; i++)
+		s->h[i] = FBPF_TAB(s, i);
+}
+
+#endif /* FBPF_EVAL_H */
