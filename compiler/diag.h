@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* Diagnostics in the style of a C compiler:
  *   rules.fbp:3:8: error: unknown operation 'wirte'
- *       deny wirte "/DCIM/**"
+ *       deny wirte "/DCIM/"
  *            ^~~~~
  *   rules.fbp:3:8: note: did you mean 'write'?
  */
@@ -18,7 +18,14 @@ struct diag {
 	int errors, warnings;
 	int json;             /* one JSON object per line instead of text */
 	int color;            /* ANSI colours (only when out is a terminal) */
+	/* private to diag.c: where the last quoted line starts, so that quoting
+	 * lines in file order stays linear */
+	const char *lc_source, *lc_at;
+	int lc_line;
 };
+
+/* After this many errors, one "too many errors" line and silence. */
+#define DIAG_MAX_ERRORS 50
 
 void diag_init(struct diag *d, const char *file, const char *source, FILE *out);
 void diag_error(struct diag *d, struct loc loc, const char *fmt, ...)
