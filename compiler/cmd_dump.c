@@ -71,14 +71,65 @@ static void print_cond(FILE *f, const struct fbpf_object *o, uint32_t off)
 	}
 }
 
+/* Automaton k, state by state: hit lists and the transitions that differ
+ * from the state's default, as byte ranges. */
+static void print_automaton(const struct fbpf_object *o, uint32_t k, int max_states)
+{
+	uint32_t ns = W(FBPF_T_D(k, FBPF_D_NSTATES)), r, s, b;
+	uint32_t base = W(FBPF_T_D(k, FBPF_D_BASE)), cls = W(FBPF_T_D(k, FBPF_D_CLASSMAP));
+	uint32_t ncomb = W(FBPF_T_D(k, FBPF_D_NCOMB)), check = W(FBPF_T_D(k, FBPF_D_CHECK));
+	uint32_t next = W(FBPF_T_D(k, FBPF_D_NEXT));
+
+	printf("\nautomaton %u, %s patterns (state 0 is dead, 1 is the root; '.' = every other byte):\n", k,
+	       k ? "\"**\"-led" : "anchored");
+	for (s = 1; s < ns && (int)s <= max_states; s++) {
+		uint32_t hits = W(W(FBPF_T_D(k, FBPF_D_HITS)) + s), def = W(W(FBPF_T_D(k, FBPF_D_DEFAULT)) + s);
+
+		printf("  state %u:", s);
+		if (hits) {
+			printf(" matches rules");
+			for (r = 0; r < W(hits) && r < FBPF_HITS_MAX; r++)
+				printf(" %u", W(hits + 1 + r));
+			printf(";");
+		}
+		for (b = 0; b < 256; b++) {
+			uint32_t i = W(base + s) + W(cls + b), t = def, e;
+
+			if (i < ncomb && W(check + i) == s)
+				t = W(next + i);
+			if (t == def)
+				continue;
+			for (e = b; e + 1 < 256; e++) {
+				uint32_t j = W(base + s) + W(cls + e + 1), t2 = def;
+
+				if (j < ncomb && W(check + j) == s)
+					t2 = W(next + j);
+				if (t2 != t)
+					break;
+			}
+			if (e == b)
+				printf(b > 0x20 && b < 0x7f ? " '%c'->%u" : " 0x%02x->%u", b, t);
+			else
+				printf(" [0x%02x-0x%02x]->%u", b, e, t);
+			b = e;
+		}
+		printf(" .->%u\n", def);
+	}
+	if ((int)ns > max_states + 1)
+		printf("  ... %u more states (--states N shows more)\n", ns - 1 - (uint32_t)max_states);
+}
+
 static void print_tables(const struct fbpf_object *o, int max_states)
 {
-	uint32_t ns = W(FBPF_T_NSTATES), nc = W(FBPF_T_NCLASSES), nr = W(FBPF_T_NRULES), nx = W(FBPF_T_NXFORMS);
-	uint32_t r, s, c, b, x;
+	uint32_t nr = W(FBPF_T_NRULES), nx = W(FBPF_T_NXFORMS);
+	uint32_t r, c, x, k;
 	char src[1024], s1[300], s2[300];
 
-	printf("tables: %u words (%u bytes): %u states, %u byte classes, %u comb slots, %u rules, %u transforms\n",
-	       o->nwords, o->nwords * 4, ns, nc, W(FBPF_T_NCOMB), nr, nx);
+	printf("tables: %u words (%u bytes): %u rules, %u transforms\n", o->nwords, o->nwords * 4, nr, nx);
+	for (k = 0; k < FBPF_NDFA; k++)
+		printf("  automaton %u (%s patterns): %u states, %u byte classes, %u comb slots\n", k,
+		       k ? "\"**\"-led" : "anchored", W(FBPF_T_D(k, FBPF_D_NSTATES)),
+		       W(FBPF_T_D(k, FBPF_D_NCLASSES)), W(FBPF_T_D(k, FBPF_D_NCOMB)));
 	printf("\nrules:\n");
 	for (r = 1; r <= nr; r++) {
 		uint32_t at = W(FBPF_T_RULES) + (r - 1) * FBPF_RULE_WORDS;
@@ -132,43 +183,8 @@ static void print_tables(const struct fbpf_object *o, int max_states)
 		for (x = 0; x < o->meta.nhandlers; x++)
 			printf("  %u  %s\n", x, o->handlers[x]);
 	}
-	printf("\nautomaton (state 0 is dead, 1 is the root; '.' = every other byte):\n");
-	for (s = 1; s < ns && (int)s <= max_states; s++) {
-		uint32_t hits = W(W(FBPF_T_HITS) + s), def = W(W(FBPF_T_DEFAULT) + s);
-
-		printf("  state %u:", s);
-		if (hits) {
-			printf(" matches rules");
-			for (r = 0; r < W(hits) && r < FBPF_HITS_MAX; r++)
-				printf(" %u", W(hits + 1 + r));
-			printf(";");
-		}
-		/* transitions that differ from the default, as byte ranges */
-		for (b = 0; b < 256; b++) {
-			uint32_t i = W(W(FBPF_T_BASE) + s) + W(W(FBPF_T_CLASSMAP) + b), t = def, e;
-
-			if (i < W(FBPF_T_NCOMB) && W(W(FBPF_T_CHECK) + i) == s)
-				t = W(W(FBPF_T_NEXT) + i);
-			if (t == def)
-				continue;
-			for (e = b; e + 1 < 256; e++) {
-				uint32_t j = W(W(FBPF_T_BASE) + s) + W(W(FBPF_T_CLASSMAP) + e + 1), t2 = def;
-
-				if (j < W(FBPF_T_NCOMB) && W(W(FBPF_T_CHECK) + j) == s)
-					t2 = W(W(FBPF_T_NEXT) + j);
-				if (t2 != t)
-					break;
-			}
-			if (e == b)
-				printf(b > 0x20 && b < 0x7f ? " '%c'->%u" : " 0x%02x->%u", b, t);
-			else
-				printf(" [0x%02x-0x%02x]->%u", b, e, t);
-			b = e;
-		}
-		printf(" .->%u\n", def);
-	}
-	if ((int)ns > max_states + 1)
-		printf("  ... %u more states (--states N shows more)\n", ns - 1 - (uint32_t)max_states);
+	for (k = 0; k < FBPF_NDFA; k++)
+		print_automaton(o, k, max_states);
 }
 
 int cmd_dump(int argc, char **argv)
@@ -222,8 +238,12 @@ int cmd_dump(int argc, char **argv)
 			printf(r ? "," : "");
 			json_string(stdout, o->handlers[r]);
 		}
-		printf("],\"states\":%u,\"classes\":%u,\"comb\":%u,\"words\":%u,\"rules\":[",
-		       W(FBPF_T_NSTATES), W(FBPF_T_NCLASSES), W(FBPF_T_NCOMB), o->nwords);
+		printf("],\"automata\":[");
+		for (c = 0; c < FBPF_NDFA; c++)
+			printf("%s{\"states\":%u,\"classes\":%u,\"comb\":%u}", c ? "," : "",
+			       W(FBPF_T_D(c, FBPF_D_NSTATES)), W(FBPF_T_D(c, FBPF_D_NCLASSES)),
+			       W(FBPF_T_D(c, FBPF_D_NCOMB)));
+		printf("],\"words\":%u,\"rules\":[", o->nwords);
 		for (r = 1; r <= W(FBPF_T_NRULES); r++) {
 			uint32_t at = W(FBPF_T_RULES) + (r - 1) * FBPF_RULE_WORDS;
 			char src[1024];

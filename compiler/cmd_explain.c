@@ -57,7 +57,8 @@ int cmd_explain(int argc, char **argv)
 	struct fbpf_args a;
 	char err[1024], stored[8192] = "", comp[FBPF_NAME_MAX + 2], *path, *save = NULL, *tok, *next;
 	char shown_at[8192] = "", why[2048] = "", rtext[1024];
-	unsigned state = FBPF_STATE_ROOT, rename_rule = 0;
+	unsigned long long state = FBPF_STATE_ROOT;
+	unsigned rename_rule = 0;
 	int verdict = FBPF_CONTINUE, stopped = 0;
 
 	optind = 1;
@@ -193,7 +194,7 @@ int cmd_explain(int argc, char **argv)
 		}
 		if (last && op != FBPF_OP_LOOKUP) {
 			/* the operation on the inode itself */
-			unsigned st = a.state;
+			unsigned long long st = a.state;
 
 			memset(&a, 0, sizeof(a));
 			a.op = op;
@@ -223,11 +224,11 @@ int cmd_explain(int argc, char **argv)
 	rule_text(o, a.rule, rtext, sizeof(rtext));
 	{
 		const char *en = verdict == FBPF_ERROR ? errno_name((int)a.err) : NULL;
-		char outcome[256];
+		char outcome[256], num[16];
 
 		if (verdict == FBPF_ERROR)
 			snprintf(outcome, sizeof(outcome), "fails with %s%s", en ? en : "errno ",
-				 en ? "" : (snprintf(err, sizeof(err), "%u", a.err), err));
+				 en ? "" : (snprintf(num, sizeof(num), "%u", a.err), num));
 		else if (verdict == FBPF_DEFER)
 			snprintf(outcome, sizeof(outcome), "deferred to handler '%s'",
 				 a.handler < o->meta.nhandlers ? o->handlers[a.handler] : "?");

@@ -256,22 +256,28 @@ static uint32_t rule_callbacks(const struct rule *r)
 	return cb;
 }
 
+/* Which automaton a pattern goes to: 1 for those that begin with "**". */
+static int lower_floating(const char *glob)
+{
+	return glob[0] == '*' && glob[1] == '*';
+}
+
 /* ---- the whole policy -------------------------------------------------- */
 
 int lower_policy(const struct policy *p, struct diag *d, int all_filters, struct lowered *out)
 {
-	struct nfa *nfa;
-	struct dfa *dfa = NULL;
-	struct comb comb = { 0 };
+	struct nfa *nfa[FBPF_NDFA];
+	struct dfa *dfa[FBPF_NDFA] = { NULL };
+	struct comb comb[FBPF_NDFA] = { 0 };
 	struct words area = { 0 };   /* hits, then conditions, after the fixed tables */
 	struct words tab = { 0 };
 	struct hitmap hm = { 0 };
 	struct xform xf[FBPF_XFORM_MAX];
 	uint32_t *rule_xform = NULL, *rule_cond = NULL, *rule_flags = NULL, *rule_handler = NULL;
-	uint32_t *hits_of = NULL, *list = NULL, pool_bytes = 0, area_base, i, k;
+	uint32_t *hits_of[FBPF_NDFA] = { NULL }, *list = NULL, pool_bytes = 0, area_base, i, k;
 	unsigned char *pool = NULL;
 	const char *err_msg = NULL;
-	int nx = 0, errors0 = d->errors, s, r, nrules = p->nrules;
+	int nx = 0, errors0 = d->errors, s, r, nrules = p->nrules, a;
 
 	memset(out, 0, sizeof(*out));
 	out->shadowed_by = calloc((size_t)nrules + 1, sizeof(int));
@@ -285,14 +291,17 @@ int lower_policy(const struct policy *p, struct diag *d, int all_filters, struct
 		goto fail;
 	}
 
-	/* 1. patterns -> one automaton */
-	nfa = nfa_new();
+	/* 1. patterns -> two automata: anchored ones, and those that begin
+	 * with "**" (fbpf_abi.h says why) */
+	for (a = 0; a < FBPF_NDFA; a++)
+		nfa[a] = nfa_new();
 	for (r = 0; r < nrules; r++) {
 		const struct rule *ru = &p->rules[r];
 		int off = 0;
 		const char *msg = NULL;
 
-		if (nfa_add_glob(nfa, ru->pattern, r + 1, &off, &msg) < 0) {
+		a = lower_floating(ru->pattern);
+		if (nfa_add_glob(nfa[a], ru->pattern, r + 1, &off, &msg) < 0) {
 			struct loc l = ru->pattern_loc;
 
 			l.col += 1 + off;
@@ -300,18 +309,20 @@ int lower_policy(const struct policy *p, struct diag *d, int all_filters, struct
 			diag_error(d, l, "%s", msg ? msg : "invalid pattern");
 		}
 	}
-	if (d->errors == errors0)
-		dfa = dfa_build(nfa, MAX_DFA_STATES, &err_msg);
-	nfa_free(nfa);
-	if (!dfa) {
+	for (a = 0; a < FBPF_NDFA; a++) {
+		if (d->errors == errors0 && (a == 0 || dfa[0]))
+			dfa[a] = dfa_build(nfa[a], MAX_DFA_STATES, &err_msg);
+		nfa_free(nfa[a]);
+	}
+	if (!dfa[0] || !dfa[1]) {
 		if (d->errors == errors0)
 			diag_plain(d, "the patterns of this policy need too large an automaton (%s); "
-				   "split the policy or use fewer leading '**' patterns",
+				   "split the policy or use fewer patterns with '**' in the middle",
 				   err_msg ? err_msg : "too many states");
 		goto fail;
 	}
-	out->nstates = dfa->nstates;
-	out->nclasses = dfa->nclasses;
+	out->nstates = dfa[0]->nstates + dfa[1]->nstates;
+	out->nclasses = dfa[0]->nclasses > dfa[1]->nclasses ? dfa[0]->nclasses : dfa[1]->nclasses;
 
 	/* 2. transforms, string pool and handlers */
 	for (r = 0; r < nrules; r++) {
@@ -363,41 +374,43 @@ int lower_policy(const struct policy *p, struct diag *d, int all_filters, struct
 
 	/* 3. hit lists, pruned: a rule is left out of a state's list when
 	 * earlier unconditional rules of its kind already cover its operations */
-	hits_of = calloc((size_t)dfa->nstates, sizeof(uint32_t));
-	if (!hits_of) {
-		diag_plain(d, "out of memory");
-		goto fail;
-	}
 	area_base = FBPF_T_HEADER_WORDS; /* fixed up below */
 	for (r = 0; r < nrules; r++)
 		out->shadowed_by[r] = -1;
-	for (s = 0; s < dfa->nstates; s++) {
-		uint32_t covered[FBPF_R_ATTR + 1] = { 0 }, coverer[FBPF_R_ATTR + 1] = { 0 }, n = 0;
-		int j;
-
-		for (j = 0; j < dfa->naccept[s]; j++) {
-			const struct rule *ru = &p->rules[dfa->accept[s][j] - 1];
-			int ri = dfa->accept[s][j] - 1, kind = ru->kind;
-
-			if (ru->ops & ~covered[kind]) {
-				list[n++] = (uint32_t)(ri + 1);
-				out->shadowed_by[ri] = 0;
-				if (!ru->cond && !(kind == RULE_RENAME && ru->xform == FBPF_X_EXT)) {
-					covered[kind] |= ru->ops;
-					coverer[kind] = (uint32_t)(ri + 1);
-				}
-			} else if (out->shadowed_by[ri] < 0) {
-				out->shadowed_by[ri] = (int)coverer[kind];
-			}
-		}
-		if (n > FBPF_HITS_MAX) {
-			const struct rule *ru = &p->rules[list[FBPF_HITS_MAX] - 1];
-
-			diag_error(d, ru->loc, "more than %d rules can apply to one path; this one is rule %u "
-				   "of them (narrow the patterns or merge rules)", FBPF_HITS_MAX, FBPF_HITS_MAX + 1);
+	for (a = 0; a < FBPF_NDFA; a++) {
+		hits_of[a] = calloc((size_t)dfa[a]->nstates, sizeof(uint32_t));
+		if (!hits_of[a]) {
+			diag_plain(d, "out of memory");
 			goto fail;
 		}
-		hits_of[s] = n ? intern_list(&hm, &area, area_base, list, n) : 0;
+		for (s = 0; s < dfa[a]->nstates; s++) {
+			uint32_t covered[FBPF_R_ATTR + 1] = { 0 }, coverer[FBPF_R_ATTR + 1] = { 0 }, n = 0;
+			int j;
+
+			for (j = 0; j < dfa[a]->naccept[s]; j++) {
+				const struct rule *ru = &p->rules[dfa[a]->accept[s][j] - 1];
+				int ri = dfa[a]->accept[s][j] - 1, kind = ru->kind;
+
+				if (ru->ops & ~covered[kind]) {
+					list[n++] = (uint32_t)(ri + 1);
+					out->shadowed_by[ri] = 0;
+					if (!ru->cond && !(kind == RULE_RENAME && ru->xform == FBPF_X_EXT)) {
+						covered[kind] |= ru->ops;
+						coverer[kind] = (uint32_t)(ri + 1);
+					}
+				} else if (out->shadowed_by[ri] < 0) {
+					out->shadowed_by[ri] = (int)coverer[kind];
+				}
+			}
+			if (n > FBPF_HITS_MAX) {
+				const struct rule *ru = &p->rules[list[FBPF_HITS_MAX] - 1];
+
+				diag_error(d, ru->loc, "more than %d rules can apply to one path; this one is rule %u "
+					   "of them (narrow the patterns or merge rules)", FBPF_HITS_MAX, FBPF_HITS_MAX + 1);
+				goto fail;
+			}
+			hits_of[a][s] = n ? intern_list(&hm, &area, area_base, list, n) : 0;
+		}
 	}
 
 	/* 4. conditions, after the hit lists in the same area */
@@ -418,17 +431,23 @@ int lower_policy(const struct policy *p, struct diag *d, int all_filters, struct
 	if (d->errors != errors0)
 		goto fail;
 
-	/* 5. pack: header, classmap, base, default, next, check, area, rules, xforms, strings */
-	dfa_comb(dfa, &comb);
-	out->ncomb = comb.ncomb;
+	/* 5. pack: header, per automaton (classmap, base, default, next, check,
+	 * hits), then area, rules, xforms, strings */
+	for (a = 0; a < FBPF_NDFA; a++) {
+		if (dfa_comb(dfa[a], &comb[a]) < 0) {
+			diag_plain(d, "out of memory");
+			goto fail;
+		}
+		out->ncomb += comb[a].ncomb;
+	}
 	{
-		uint32_t off_class = FBPF_T_HEADER_WORDS;
-		uint32_t off_base = off_class + 256;
-		uint32_t off_def = off_base + (uint32_t)dfa->nstates;
-		uint32_t off_next = off_def + (uint32_t)dfa->nstates;
-		uint32_t off_check = off_next + comb.ncomb;
-		uint32_t off_hits = off_check + comb.ncomb;
-		uint32_t off_area = off_hits + (uint32_t)dfa->nstates;
+		uint32_t off_dfa[FBPF_NDFA], at = FBPF_T_HEADER_WORDS;
+
+		for (a = 0; a < FBPF_NDFA; a++) {
+			off_dfa[a] = at;
+			at += 256 + 3 * (uint32_t)dfa[a]->nstates + 2 * comb[a].ncomb;
+		}
+		uint32_t off_area = at;
 		uint32_t off_rules = off_area + area.n;
 		uint32_t off_xf = off_rules + (uint32_t)nrules * FBPF_RULE_WORDS;
 		uint32_t off_str = off_xf + (uint32_t)nx * FBPF_XFORM_WORDS;
@@ -445,30 +464,39 @@ int lower_policy(const struct policy *p, struct diag *d, int all_filters, struct
 		tab.w[FBPF_T_MAGIC] = FBPF_TABLE_MAGIC;
 		tab.w[FBPF_T_ABI] = FBPF_ABI_VERSION;
 		tab.w[FBPF_T_WORDS] = total;
-		tab.w[FBPF_T_NSTATES] = (uint32_t)dfa->nstates;
-		tab.w[FBPF_T_NCLASSES] = (uint32_t)dfa->nclasses;
-		tab.w[FBPF_T_CLASSMAP] = off_class;
-		tab.w[FBPF_T_BASE] = off_base;
-		tab.w[FBPF_T_DEFAULT] = off_def;
-		tab.w[FBPF_T_NEXT] = off_next;
-		tab.w[FBPF_T_CHECK] = off_check;
-		tab.w[FBPF_T_NCOMB] = comb.ncomb;
-		tab.w[FBPF_T_HITS] = off_hits;
+		for (a = 0; a < FBPF_NDFA; a++) {
+			const struct dfa *da = dfa[a];
+			const struct comb *c = &comb[a];
+			uint32_t ns = (uint32_t)da->nstates;
+			uint32_t off_class = off_dfa[a], off_base = off_class + 256, off_def = off_base + ns;
+			uint32_t off_next = off_def + ns, off_check = off_next + c->ncomb;
+			uint32_t off_hits = off_check + c->ncomb;
+
+			tab.w[FBPF_T_D(a, FBPF_D_NSTATES)] = ns;
+			tab.w[FBPF_T_D(a, FBPF_D_NCLASSES)] = (uint32_t)da->nclasses;
+			tab.w[FBPF_T_D(a, FBPF_D_CLASSMAP)] = off_class;
+			tab.w[FBPF_T_D(a, FBPF_D_BASE)] = off_base;
+			tab.w[FBPF_T_D(a, FBPF_D_DEFAULT)] = off_def;
+			tab.w[FBPF_T_D(a, FBPF_D_NEXT)] = off_next;
+			tab.w[FBPF_T_D(a, FBPF_D_CHECK)] = off_check;
+			tab.w[FBPF_T_D(a, FBPF_D_NCOMB)] = c->ncomb;
+			tab.w[FBPF_T_D(a, FBPF_D_HITS)] = off_hits;
+			for (i = 0; i < 256; i++)
+				tab.w[off_class + i] = da->classmap[i];
+			for (s = 0; s < da->nstates; s++) {
+				tab.w[off_base + s] = c->base[s];
+				tab.w[off_def + s] = c->def[s];
+				tab.w[off_hits + s] = hits_of[a][s] ? hits_of[a][s] + delta : 0;
+			}
+			memcpy(tab.w + off_next, c->next, c->ncomb * sizeof(uint32_t));
+			memcpy(tab.w + off_check, c->check, c->ncomb * sizeof(uint32_t));
+		}
 		tab.w[FBPF_T_NRULES] = (uint32_t)nrules;
 		tab.w[FBPF_T_RULES] = off_rules;
 		tab.w[FBPF_T_NXFORMS] = (uint32_t)nx;
 		tab.w[FBPF_T_XFORMS] = off_xf;
 		tab.w[FBPF_T_STRINGS] = off_str;
 		tab.w[FBPF_T_NSTRBYTES] = pool_bytes;
-		for (i = 0; i < 256; i++)
-			tab.w[off_class + i] = dfa->classmap[i];
-		for (s = 0; s < dfa->nstates; s++) {
-			tab.w[off_base + s] = comb.base[s];
-			tab.w[off_def + s] = comb.def[s];
-			tab.w[off_hits + s] = hits_of[s] ? hits_of[s] + delta : 0;
-		}
-		memcpy(tab.w + off_next, comb.next, comb.ncomb * sizeof(uint32_t));
-		memcpy(tab.w + off_check, comb.check, comb.ncomb * sizeof(uint32_t));
 		/* the area holds offsets to itself (sets inside conditions): relocate */
 		memcpy(tab.w + off_area, area.w, area.n * sizeof(uint32_t));
 		for (r = 0; r < nrules; r++) {
@@ -532,15 +560,17 @@ done:
 	free(hm.keys);
 	free(hm.hash);
 	free(pool);
-	free(hits_of);
+	for (a = 0; a < FBPF_NDFA; a++) {
+		free(hits_of[a]);
+		comb_free(&comb[a]);
+		if (dfa[a])
+			dfa_free(dfa[a]);
+	}
 	free(list);
 	free(rule_xform);
 	free(rule_cond);
 	free(rule_flags);
 	free(rule_handler);
-	comb_free(&comb);
-	if (dfa)
-		dfa_free(dfa);
 	return d->errors - errors0;
 }
 

@@ -26,7 +26,7 @@
 #include <linux/types.h>
 #endif
 
-#define FBPF_ABI_VERSION 1
+#define FBPF_ABI_VERSION 2
 
 #define FBPF_NAME_MAX 255          /* longest name a filter sees or returns */
 #define FBPF_POLICY_NAME_MAX 15    /* struct_ops names are at most 15 bytes */
@@ -81,34 +81,37 @@ enum fbpf_verdict {
  * FBPF_STATE_ROOT; a name's state is what the filter returns in `state`,
  * and the engine keeps it with the inode to pass as dir_state for its
  * children (or for operations on the inode itself, with name_len == 0).
+ * A state is opaque to the engines: a pair of automaton states (the low
+ * word for anchored patterns, the high word for patterns that begin with
+ * "**"), FBPF_STATE_DEAD when no pattern can match below the name.
  */
-#define FBPF_STATE_DEAD 0
-#define FBPF_STATE_ROOT 1
+#define FBPF_STATE_DEAD 0ull
+#define FBPF_STATE_ROOT ((1ull << 32) | 1ull)
 
 struct fbpf_args {
 	/* inputs */
 	__u32 op;        /* enum fbpf_op */
 	__u32 phase;     /* enum fbpf_phase */
 	__u32 flags;     /* FBPF_IN_* */
-	__u32 dir_state; /* state of the parent, or of the inode itself when name_len == 0 */
 	__u32 uid, gid, pid;       /* the caller (fsuid, fsgid, tgid) */
 	__u32 e_uid, e_gid, e_mode; /* the lower entry, when FBPF_IN_ENTRY */
 	__u32 name_len;  /* 0: the operation is on the inode itself */
+	__u64 dir_state; /* state of the parent, or of the inode itself when name_len == 0 */
 	char name[FBPF_NAME_MAX + 1]; /* shown name; stored name for READDIR post */
 
 	/* outputs: everything from here on is written by the filter */
+	__u64 state;     /* match state of the name (or of the inode) */
 	__s32 verdict;   /* enum fbpf_verdict, also the return value */
 	__u32 err;       /* positive errno with FBPF_ERROR */
 	__u32 out_flags; /* FBPF_OUT_* */
 	__u32 rule;      /* 1-based index of the deciding rule, 0 for none */
 	__u32 handler;   /* handler index with FBPF_DEFER */
-	__u32 state;     /* match state of the name (or of the inode) */
 	__u32 a_set, a_uid, a_gid, a_mode_and, a_mode_or;
 	__u32 out_name_len;
 	char out_name[FBPF_NAME_MAX + 1]; /* stored name (pre), shown name (READDIR post) */
 };
 
-#define FBPF_ARGS_OUT_OFFSET __builtin_offsetof(struct fbpf_args, verdict)
+#define FBPF_ARGS_OUT_OFFSET __builtin_offsetof(struct fbpf_args, state)
 
 /*
  * The struct_ops type. A policy fills in only the filters it needs; a NULL
@@ -142,27 +145,44 @@ enum fbpf_table_header {
 	FBPF_T_MAGIC = 0,
 	FBPF_T_ABI,       /* FBPF_ABI_VERSION */
 	FBPF_T_WORDS,     /* total number of words */
-	FBPF_T_NSTATES,   /* DFA states; 0 is dead, 1 is the root (empty path) */
-	FBPF_T_NCLASSES,  /* byte equivalence classes */
-	FBPF_T_CLASSMAP,  /* 256 words: class of each byte */
-	FBPF_T_BASE,      /* nstates words: comb base of each state's row */
-	FBPF_T_DEFAULT,   /* nstates words: target of bytes not in the comb */
-	FBPF_T_NEXT,      /* ncomb words: comb targets */
-	FBPF_T_CHECK,     /* ncomb words: owner state of each comb slot */
-	FBPF_T_NCOMB,
-	FBPF_T_HITS,      /* nstates words: offset of the state's hit list, 0 if none;
-			     a hit list is [count, rule index...] in rule order */
 	FBPF_T_NRULES,
 	FBPF_T_RULES,     /* nrules records of FBPF_RULE_WORDS words */
 	FBPF_T_NXFORMS,
 	FBPF_T_XFORMS,    /* nxforms records of FBPF_XFORM_WORDS words */
 	FBPF_T_STRINGS,   /* byte pool, 4 bytes a word, little-endian */
 	FBPF_T_NSTRBYTES,
+	FBPF_T_DFA,       /* FBPF_NDFA automata of FBPF_D_WORDS header words each */
 	FBPF_T_HEADER_WORDS = 32
 };
 
 /*
- * Next state of s on byte class c:
+ * Two automata over the bytes of the shown path: automaton 0 holds the
+ * patterns anchored at the root (such as "/a/b"), automaton 1 those that
+ * begin with "**" (such as "**" followed by "/.git"). Kept apart, the anchored patterns stay a trie and the
+ * floating ones stay small; one product automaton of both can have the
+ * product of their sizes. A match state (fbpf_args.state) is the pair:
+ * automaton 0's state in the low word, automaton 1's in the high word.
+ * The rules matching a path are the union of the two states' hit lists.
+ */
+#define FBPF_NDFA 2
+enum fbpf_dfa_word {
+	FBPF_D_NSTATES = 0, /* states; 0 is dead, 1 is the root (empty path) */
+	FBPF_D_NCLASSES,    /* byte equivalence classes */
+	FBPF_D_CLASSMAP,    /* 256 words: class of each byte */
+	FBPF_D_BASE,        /* nstates words: comb base of each state's row */
+	FBPF_D_DEFAULT,     /* nstates words: target of bytes not in the comb */
+	FBPF_D_NEXT,        /* ncomb words: comb targets */
+	FBPF_D_CHECK,       /* ncomb words: owner state of each comb slot */
+	FBPF_D_NCOMB,
+	FBPF_D_HITS,        /* nstates words: offset of the state's hit list, 0 if none;
+			       a hit list is [count, rule index...] in rule order */
+	FBPF_D_WORDS
+};
+/* Header word w of automaton k. */
+#define FBPF_T_D(k, w) (FBPF_T_DFA + (k) * FBPF_D_WORDS + (w))
+
+/*
+ * Next state of s on byte class c (of automaton k):
  *   i = base[s] + c;  next = (i < ncomb && check[i] == s) ? next[i] : default[s]
  */
 
@@ -228,7 +248,7 @@ enum fbpf_xform_word {
 };
 #define FBPF_XFORM_MAX 16 /* distinct transforms per policy */
 #define FBPF_XSTR_MAX 64  /* bytes in a transform string */
-#define FBPF_HITS_MAX 64  /* rules that can match one path (after pruning) */
+#define FBPF_HITS_MAX 64  /* rules in one hit list (after pruning) */
 
 /* ------------------------------------------------------------------------
  * Object metadata: ELF section ".fbpf" of rules.o.
@@ -264,5 +284,49 @@ struct fbpf_tab_row {
 	__u32 w[FBPF_TAB_ROW_WORDS];
 };
 /* The syscall twin of filter X is named "X_test", e.g. lookup_pre_test. */
+
+/* ------------------------------------------------------------------------
+ * Kernel mode: how fbpf-run and fbpf.ko talk.
+ *
+ *  - The daemon opens FBPF_DEV_PATH; the file is the mount's channel. It
+ *    mounts with  mount -t fbpf -o lowerdir=DIR,ops=NAME,fd=N none MNT
+ *    where NAME is the policy name (the struct_ops map's `name`, already
+ *    registered) and N the channel fd in the mounting process.
+ *  - read() on the channel returns one struct fbpf_kreq per deferred
+ *    operation (blocking, or EAGAIN with O_NONBLOCK; poll works);
+ *    write() of a struct fbpf_kresp answers it. When the channel's last
+ *    reference goes away (the daemon exits or dies), every waiter fails
+ *    with FBPF_ERR_NO_DAEMON at once, and so does every later deferral.
+ *  - A request nobody answers within the mount's timeout (mount option
+ *    defer_timeout_ms=, default FBPF_DEFER_TIMEOUT_MS) fails with
+ *    FBPF_ERR_TIMEOUT. FUSE mode gives the same errnos.
+ * ------------------------------------------------------------------------ */
+#define FBPF_FS_TYPE "fbpf"
+#define FBPF_DEV_PATH "/dev/fbpf"
+#define FBPF_DEFER_TIMEOUT_MS 5000
+#define FBPF_ERR_TIMEOUT 110   /* ETIMEDOUT */
+#define FBPF_ERR_NO_DAEMON 107 /* ENOTCONN */
+#define FBPF_PATH_MAX 4096
+
+struct fbpf_kreq {
+	__u64 id;        /* echo in the answer */
+	__u32 op;        /* enum fbpf_op */
+	__u32 flags;     /* FBPF_IN_* */
+	__u32 rule;      /* the deferring rule, 1-based */
+	__u32 handler;   /* index into the policy's handler names */
+	__u32 uid, gid, pid;
+	__u32 path_len;  /* bytes of path, without the NUL */
+	char path[FBPF_PATH_MAX]; /* the path as shown through the mount, "/a/b" */
+};
+
+struct fbpf_kresp {
+	__u64 id;
+	__s32 err;       /* 0: continue to the lower filesystem; > 0: fail with this errno */
+	__u32 pad;
+};
+
+/* Per-rule statistics: map FBPF_MAP_HITS (PERCPU_ARRAY of __u64, entry r
+ * counts the answers rule r decided; the loader sizes it to nrules + 1). */
+#define FBPF_MAP_HITS "fbpf_hits"
 
 #endif /* FBPF_ABI_H */

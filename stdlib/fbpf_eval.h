@@ -67,31 +67,51 @@ static inline __u32 fbpf_str_byte(struct fbpf_scratch *s, __u32 off)
 	return (w >> ((off & 3) * 8)) & 0xff;
 }
 
-static inline __u32 fbpf_step(struct fbpf_scratch *s, __u32 st, __u32 byte)
+static inline __u32 fbpf_step(struct fbpf_scratch *s, __u32 k, __u32 st, __u32 byte)
 {
-	__u32 cls = FBPF_TAB(s, s->h[FBPF_T_CLASSMAP] + (byte & 0xff));
-	__u32 i = FBPF_TAB(s, s->h[FBPF_T_BASE] + st) + cls;
+	__u32 cls = FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_CLASSMAP)] + (byte & 0xff));
+	__u32 i = FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_BASE)] + st) + cls;
 
-	if (i < s->h[FBPF_T_NCOMB] && FBPF_TAB(s, s->h[FBPF_T_CHECK] + i) == st)
-		return FBPF_TAB(s, s->h[FBPF_T_NEXT] + i);
-	return FBPF_TAB(s, s->h[FBPF_T_DEFAULT] + st);
+	if (i < s->h[FBPF_T_D(k, FBPF_D_NCOMB)] && FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_CHECK)] + i) == st)
+		return FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_NEXT)] + i);
+	return FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_DEFAULT)] + st);
 }
 
-/* The state of "<path of st>/<name in buffer b>". */
-FBPF_FUNC int fbpf_advance(struct fbpf_scratch *s, __u32 st, __u32 b)
+/* Automaton k's state of "<path of st>/<name in buffer b>". */
+FBPF_FUNC int fbpf_advance1(struct fbpf_scratch *s, __u32 k, __u32 st, __u32 b)
 {
 	__u32 i, len;
 
-	if (!s || st == FBPF_STATE_DEAD || st >= s->h[FBPF_T_NSTATES])
-		return FBPF_STATE_DEAD;
+	if (!s)
+		return 0;
+	k &= FBPF_NDFA - 1;
+	if (st == 0 || st >= s->h[FBPF_T_D(k, FBPF_D_NSTATES)])
+		return 0;
 	len = s->len[b & (FBPF_NBUF - 1)];
-	st = fbpf_step(s, st, '/');
+	st = fbpf_step(s, k, st, '/');
 	for (i = 0; i < FBPF_NAME_MAX; i++) {
-		if (i >= len || st == FBPF_STATE_DEAD)
+		if (i >= len || st == 0)
 			break;
-		st = fbpf_step(s, st, FBPF_BUF(s, b, i));
+		st = fbpf_step(s, k, st, FBPF_BUF(s, b, i));
 	}
 	return st;
+}
+
+/* The match state of "<path of st>/<name in buffer b>". */
+static inline __u64 fbpf_advance(struct fbpf_scratch *s, __u64 st, __u32 b)
+{
+	__u64 lo = (__u32)fbpf_advance1(s, 0, (__u32)st, b);
+	__u64 hi = (__u32)fbpf_advance1(s, 1, (__u32)(st >> 32), b);
+
+	return lo | (hi << 32);
+}
+
+/* Offset of the hit list of automaton k's state st, 0 if none. */
+static inline __u32 fbpf_hits(struct fbpf_scratch *s, __u32 k, __u32 st)
+{
+	if (st == 0 || st >= s->h[FBPF_T_D(k, FBPF_D_NSTATES)])
+		return 0;
+	return FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_HITS)] + st);
 }
 
 /* A field of the caller or the entry; sets s->known to 0 when the field
@@ -294,18 +314,15 @@ static inline __u32 fbpf_forward_len(struct fbpf_scratch *s, __u32 x, __u32 b)
 	return 0;
 }
 
-/* The first rename rule that applies to name buffer b in directory st:
- * pattern, condition, and a transform that applies to the name. */
-FBPF_FUNC int fbpf_first_rename(struct fbpf_scratch *s, __u32 st, __u32 b)
+/* The first rename rule of hit list `hits` below rule `below` (0: no
+ * bound) that applies to name buffer b: pattern, condition, and a transform
+ * that applies to the name. Returns it, or `below`. */
+FBPF_FUNC int fbpf_list_rename(struct fbpf_scratch *s, __u32 hits, __u32 b, __u32 below)
 {
-	__u32 hits, n, i;
+	__u32 n, i;
 
-	if (!s)
-		return 0;
-	st = fbpf_advance(s, st, b);
-	hits = FBPF_TAB(s, s->h[FBPF_T_HITS] + st);
-	if (!hits || st == FBPF_STATE_DEAD)
-		return 0;
+	if (!s || !hits)
+		return below;
 	n = FBPF_TAB(s, hits);
 	for (i = 0; i < FBPF_HITS_MAX; i++) {
 		__u32 r;
@@ -313,6 +330,8 @@ FBPF_FUNC int fbpf_first_rename(struct fbpf_scratch *s, __u32 st, __u32 b)
 		if (i >= n)
 			break;
 		r = FBPF_TAB(s, hits + 1 + i);
+		if (below && r >= below)
+			break;
 		if (r == 0 || r > s->h[FBPF_T_NRULES])
 			continue;
 		if (fbpf_rule_word(s, r, FBPF_RW_KIND) != FBPF_R_RENAME)
@@ -322,7 +341,17 @@ FBPF_FUNC int fbpf_first_rename(struct fbpf_scratch *s, __u32 st, __u32 b)
 		if (fbpf_rule_holds(s, r))
 			return r;
 	}
-	return 0;
+	return below;
+}
+
+/* The first rename rule that applies to name buffer b in directory st. */
+static inline __u32 fbpf_first_rename(struct fbpf_scratch *s, __u64 st, __u32 b)
+{
+	__u32 r;
+
+	st = fbpf_advance(s, st, b);
+	r = fbpf_list_rename(s, fbpf_hits(s, 0, (__u32)st), b, 0);
+	return fbpf_list_rename(s, fbpf_hits(s, 1, (__u32)(st >> 32)), b, r);
 }
 
 /* Write into buffer `to` the name transform x makes of buffer `from`
@@ -401,7 +430,7 @@ FBPF_FUNC int fbpf_same_buf(struct fbpf_scratch *s, __u32 x, __u32 y)
 }
 
 /* The shown name of stored name `from`, into `to`. Returns the rename rule. */
-FBPF_FUNC int fbpf_forward(struct fbpf_scratch *s, __u32 dir, __u32 from, __u32 to)
+FBPF_FUNC int fbpf_forward(struct fbpf_scratch *s, __u64 dir, __u32 from, __u32 to)
 {
 	__u32 r;
 
@@ -419,7 +448,7 @@ FBPF_FUNC int fbpf_forward(struct fbpf_scratch *s, __u32 dir, __u32 from, __u32 
  * Returns 1 + the deciding rename rule (1 when the name is not renamed),
  * or 0 when no stored name is shown under this name.
  */
-FBPF_FUNC int fbpf_inverse(struct fbpf_scratch *s, __u32 dir, __u32 from, __u32 to)
+FBPF_FUNC int fbpf_inverse(struct fbpf_scratch *s, __u64 dir, __u32 from, __u32 to)
 {
 	__u32 x, nx, best = 0;
 
@@ -450,18 +479,13 @@ FBPF_FUNC int fbpf_inverse(struct fbpf_scratch *s, __u32 dir, __u32 from, __u32 
 	return 1;
 }
 
-/* Fill s->first[] with the first applying rule of each kind at state st
- * for the operations in opmask. */
-FBPF_FUNC int fbpf_scan(struct fbpf_scratch *s, __u32 st, __u32 opmask)
+/* Lower s->first[] to the first applying rule of each kind in hit list
+ * `hits`, for the operations in opmask. */
+FBPF_FUNC int fbpf_scan_list(struct fbpf_scratch *s, __u32 hits, __u32 opmask)
 {
-	__u32 hits, n, i, k;
+	__u32 n, i, k;
 
-	if (!s)
-		return 0;
-	for (k = 0; k < 8; k++)
-		s->first[k] = 0;
-	hits = st == FBPF_STATE_DEAD ? 0 : FBPF_TAB(s, s->h[FBPF_T_HITS] + st);
-	if (!hits)
+	if (!s || !hits)
 		return 0;
 	n = FBPF_TAB(s, hits);
 	for (i = 0; i < FBPF_HITS_MAX; i++) {
@@ -473,7 +497,7 @@ FBPF_FUNC int fbpf_scan(struct fbpf_scratch *s, __u32 st, __u32 opmask)
 		if (r == 0 || r > s->h[FBPF_T_NRULES])
 			continue;
 		k = fbpf_rule_word(s, r, FBPF_RW_KIND) & 7;
-		if (k == 0 || k > FBPF_R_ATTR || k == FBPF_R_RENAME || s->first[k])
+		if (k == 0 || k > FBPF_R_ATTR || k == FBPF_R_RENAME || (s->first[k] && s->first[k] < r))
 			continue;
 		if (!(fbpf_rule_word(s, r, FBPF_RW_OPS) & opmask))
 			continue;
@@ -483,6 +507,18 @@ FBPF_FUNC int fbpf_scan(struct fbpf_scratch *s, __u32 st, __u32 opmask)
 	return 0;
 }
 
+/* Fill s->first[] with the first applying rule of each kind at state st
+ * for the operations in opmask: the union of the two automata's lists. */
+static inline void fbpf_scan(struct fbpf_scratch *s, __u64 st, __u32 opmask)
+{
+	__u32 k;
+
+	for (k = 0; k < 8; k++)
+		s->first[k] = 0;
+	fbpf_scan_list(s, fbpf_hits(s, 0, (__u32)st), opmask);
+	fbpf_scan_list(s, fbpf_hits(s, 1, (__u32)(st >> 32)), opmask);
+}
+
 /*
  * The filter: reads s->a's inputs, writes its outputs, returns the verdict.
  * Tables: the header must already be in s->h (fbpf_load_header).
@@ -490,7 +526,8 @@ FBPF_FUNC int fbpf_scan(struct fbpf_scratch *s, __u32 st, __u32 opmask)
 FBPF_FUNC int fbpf_filter(struct fbpf_scratch *s)
 {
 	struct fbpf_args *a;
-	__u32 op, phase, opmask, st, i, r;
+	__u32 op, phase, opmask, i, r;
+	__u64 st;
 	int decide;
 
 	if (!s)

@@ -180,8 +180,8 @@ static int args_equal(const struct fbpf_args *x, const struct fbpf_args *y, char
 
 static void describe(const struct fbpf_args *a, char *buf, size_t len)
 {
-	snprintf(buf, len, "op %u phase %u flags %u dir_state %u uid %u gid %u pid %u entry %u/%u/%o name '%.*s'",
-		 a->op, a->phase, a->flags, a->dir_state, a->uid, a->gid, a->pid, a->e_uid, a->e_gid, a->e_mode,
+	snprintf(buf, len, "op %u phase %u flags %u dir_state %#llx uid %u gid %u pid %u entry %u/%u/%o name '%.*s'",
+		 a->op, a->phase, a->flags, (unsigned long long)a->dir_state, a->uid, a->gid, a->pid, a->e_uid, a->e_gid, a->e_mode,
 		 (int)a->name_len, a->name);
 }
 
@@ -199,7 +199,7 @@ static int compile_policy(const char *src, const char *obj)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static void random_args(struct fbpf_args *a, const unsigned *states, unsigned nstates)
+static void random_args(struct fbpf_args *a, const unsigned long long *states, unsigned nstates)
 {
 	static const unsigned types[] = { 0100000, 0040000, 0120000, 0010000 };
 	static const unsigned ids[] = { 0, 1000, 1001, 7 };
@@ -211,7 +211,7 @@ static void random_args(struct fbpf_args *a, const unsigned *states, unsigned ns
 	a->op = rnd(FBPF_OP_COUNT);
 	a->phase = rnd(2);
 	a->flags = (rnd(4) ? FBPF_IN_ENTRY : 0) | (rnd(3) ? 0 : FBPF_IN_WRITE) | (rnd(4) ? 0 : FBPF_IN_TARGET);
-	a->dir_state = rnd(20) ? states[rnd(nstates)] : rnd(100000);
+	a->dir_state = rnd(20) ? states[rnd(nstates)] : ((unsigned long long)rnd(100000) << (rnd(2) ? 32 : 0)) | rnd(100000);
 	a->uid = ids[rnd(4)];
 	a->gid = ids[rnd(4)];
 	a->pid = rnd(3) ? 1 : 1000;
@@ -231,14 +231,14 @@ static void random_args(struct fbpf_args *a, const unsigned *states, unsigned ns
 }
 
 /* Match states reachable by shown paths, found with the native lookup. */
-static unsigned collect_states(const struct fbpf_object *o, unsigned *states, unsigned max)
+static unsigned collect_states(const struct fbpf_object *o, unsigned long long *states, unsigned max)
 {
 	unsigned n = 0, i, d;
 	struct fbpf_args a;
 
 	states[n++] = FBPF_STATE_ROOT;
 	for (i = 0; i < 200 && n < max; i++) {
-		unsigned st = FBPF_STATE_ROOT;
+		unsigned long long st = FBPF_STATE_ROOT;
 
 		for (d = 0; d < 1 + rnd(3) && n < max; d++) {
 			const char *nm = PICK(names);
@@ -275,7 +275,8 @@ static void need_root(void)
 START_TEST(engines_agree)
 {
 	unsigned seed = env_num("FBPF_DIFF_SEED", 20261123), npol = env_num("FBPF_DIFF_POLICIES", 40);
-	unsigned ncases = env_num("FBPF_DIFF_CASES", 300), p, i, total = 0, states[1024], nstates;
+	unsigned ncases = env_num("FBPF_DIFF_CASES", 300), p, i, total = 0, nstates;
+	unsigned long long states[1024];
 	char dir[] = "/tmp/fbpf-diff.XXXXXX", src[128], obj[128], err[8192], why[512], what[512];
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));

@@ -58,7 +58,7 @@ struct caller {
 static const struct caller ROOT = { 0, 0 }, USER = { 1000, 1000 }, OTHER = { 1001, 1001 };
 
 /* Run filter (op, phase) for `name` in the directory with state dir. */
-static struct fbpf_args run(struct pol *x, unsigned op, unsigned phase, unsigned dir, const char *name,
+static struct fbpf_args run(struct pol *x, unsigned op, unsigned phase, unsigned long long dir, const char *name,
 			    struct caller c, unsigned flags, unsigned e_uid, unsigned e_mode)
 {
 	struct fbpf_args a;
@@ -83,10 +83,10 @@ static struct fbpf_args run(struct pol *x, unsigned op, unsigned phase, unsigned
 }
 
 /* The state of a shown path, walked with lookup pre-filters. */
-static unsigned state_of(struct pol *x, const char *path)
+static unsigned long long state_of(struct pol *x, const char *path)
 {
 	char buf[4096], *save = NULL, *t;
-	unsigned st = FBPF_STATE_ROOT;
+	unsigned long long st = FBPF_STATE_ROOT;
 
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (t = strtok_r(buf, "/", &save); t; t = strtok_r(NULL, "/", &save))
@@ -163,7 +163,7 @@ START_TEST(first_rule_per_kind_and_hide_wins)
 				"defer open \"/d/**\" to \"audit\"\n"
 				"hide \"/d/h*\"\n");
 	struct fbpf_args a;
-	unsigned d = state_of(x, "/d");
+	unsigned long long d = state_of(x, "/d");
 
 	a = run(x, FBPF_OP_WRITE, FBPF_PRE, d, "f", USER, 0, 1000, FILE_MODE);
 	ck_assert_uint_eq(a.err, 30);
@@ -193,7 +193,7 @@ START_TEST(defer_names_its_handler)
 	struct pol *x = compile("policy t\ndefer open \"/secure/**\" to \"authz\"\n"
 				"defer delete \"/secure/**\" to \"audit\"\n");
 	struct fbpf_args a;
-	unsigned s = state_of(x, "/secure");
+	unsigned long long s = state_of(x, "/secure");
 
 	a = run(x, FBPF_OP_OPEN, FBPF_PRE, s, "f", USER, 0, 0, FILE_MODE);
 	ck_assert_int_eq(a.verdict, FBPF_DEFER);
@@ -346,7 +346,7 @@ START_TEST(attr_rewrites_in_post_filters)
 {
 	struct pol *x = compile("policy t\nattr \"/Download/**\" { uid = 1000; gid = 9997; mode &= 0750 }\n");
 	struct fbpf_args a;
-	unsigned st = state_of(x, "/Download/f");
+	unsigned long long st = state_of(x, "/Download/f");
 
 	a = run(x, FBPF_OP_GETATTR, FBPF_POST, st, NULL, USER, 0, 0, FILE_MODE);
 	ck_assert(a.out_flags & FBPF_OUT_ATTR);
@@ -440,7 +440,7 @@ START_TEST(cost_does_not_grow_with_rules)
 	a = lookup(many, "/data/app999/secret", USER, 0, FILE_MODE);
 	ck_assert_uint_eq(a.rule, 1000);
 	{
-		unsigned hits = many->o.words[many->o.words[FBPF_T_HITS] + b.state];
+		unsigned hits = many->o.words[many->o.words[FBPF_T_D(0, FBPF_D_HITS)] + (unsigned)b.state];
 
 		ck_assert_uint_eq(many->o.words[hits], 1); /* one rule in the list, not 1,000 */
 	}
