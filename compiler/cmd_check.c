@@ -142,8 +142,7 @@ int cmd_check(int argc, char **argv)
 		fprintf(stderr, "fbpfc check: give exactly one policy file\n%s", help);
 		return 2;
 	}
-	p = load_policy(argv[optind], &d, &source);
-	d.json = json;
+	p = load_policy(argv[optind], &d, &source, json);
 	if (p && !d.errors && !lower_policy(p, &d, 0, &low)) {
 		for (i = 0; i < p->nrules; i++) {
 			const struct rule *r = &p->rules[i];

@@ -70,8 +70,7 @@ int cmd_compile(int argc, char **argv)
 		strcat(defout, ".o");
 		out = defout;
 	}
-	p = load_policy(argv[optind], &d, &source);
-	d.json = json;
+	p = load_policy(argv[optind], &d, &source, json);
 	if (p && !d.errors && !lower_policy(p, &d, all, &low)) {
 		if (dopt.verbose)
 			fprintf(stderr, "fbpfc: %d rules, %d states, %d byte classes, %u comb slots, %u table words\n",
@@ -80,7 +79,7 @@ int cmd_compile(int argc, char **argv)
 			rc = 0;
 		lowered_free(&low);
 	}
-	if (rc && d.errors)
+	if (rc && d.errors && !json)
 		fprintf(stderr, "%d error%s generated.\n", d.errors, d.errors == 1 ? "" : "s");
 	if (p)
 		policy_free(p);

@@ -15,10 +15,9 @@ int cmd_dump(int argc, char **argv);
 /* Read and parse a policy file and run the semantic checks. Returns the
  * policy (never NULL unless the file cannot be read) with d->errors set.
  * *source receives the text, to free with the policy. */
-struct policy *load_policy(const char *path, struct diag *d, char **source);
+struct policy *load_policy(const char *path, struct diag *d, char **source, int json);
 
 /* Print a JSON string literal. */
-void json_string(FILE *f, const char *s);
 
 /* A number: decimal, 0octal or 0xhex, whole string. */
 int parse_u32(const char *s, unsigned *out);

@@ -27,7 +27,7 @@ static const char usage[] =
 	"\n"
 	"'fbpfc COMMAND --help' describes each command. The language: docs/language.md.\n";
 
-struct policy *load_policy(const char *path, struct diag *d, char **source)
+struct policy *load_policy(const char *path, struct diag *d, char **source, int json)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	char *buf = NULL;
@@ -37,6 +37,7 @@ struct policy *load_policy(const char *path, struct diag *d, char **source)
 	*source = NULL;
 	if (!f) {
 		diag_init(d, path, NULL, stderr);
+		d->json = json;
 		diag_plain(d, "cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
@@ -51,6 +52,7 @@ struct policy *load_policy(const char *path, struct diag *d, char **source)
 				if (f != stdin)
 					fclose(f);
 				diag_init(d, path, NULL, stderr);
+				d->json = json;
 				diag_plain(d, "%s is too large for a policy (over 256 MiB)", path);
 				return NULL;
 			}
@@ -65,7 +67,8 @@ struct policy *load_policy(const char *path, struct diag *d, char **source)
 		fclose(f);
 	buf[len] = 0;
 	diag_init(d, path, buf, stderr);
-	d->color = isatty(2);
+	d->json = json;
+	d->color = !json && isatty(2);
 	for (i = 0; i < len; i++) {
 		if (buf[i] == 0) {
 			struct loc l = { 1, 1, 1 };
@@ -91,26 +94,6 @@ struct policy *load_policy(const char *path, struct diag *d, char **source)
 	if (p && !d->errors)
 		sema_check(p, d);
 	return p;
-}
-
-void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
 }
 
 int parse_u32(const char *s, unsigned *out)

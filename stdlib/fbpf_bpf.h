@@ -45,6 +45,15 @@ struct {
 	__type(value, struct fbpf_scratch);
 } fbpf_scratch SEC(".maps");
 
+/* Per-rule statistics: entry r counts the answers rule r decided. The
+ * loader sizes the map to nrules + 1; rules beyond its size go uncounted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} fbpf_hits SEC(".maps");
+
 #define FBPF_OUT_COPY(field) args->field = s->a.field
 
 static __always_inline int fbpf_run(struct fbpf_args *args, __u32 op, __u32 phase)
@@ -60,6 +69,13 @@ static __always_inline int fbpf_run(struct fbpf_args *args, __u32 op, __u32 phas
 	s->a.phase = phase;
 	fbpf_load_header(s);
 	fbpf_filter(s);
+	if (s->a.rule) {
+		__u32 r = s->a.rule;
+		__u64 *n = bpf_map_lookup_elem(&fbpf_hits, &r);
+
+		if (n)
+			*n += 1;
+	}
 	FBPF_OUT_COPY(verdict);
 	FBPF_OUT_COPY(err);
 	FBPF_OUT_COPY(out_flags);

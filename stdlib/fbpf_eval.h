@@ -107,7 +107,7 @@ static inline __u64 fbpf_advance(struct fbpf_scratch *s, __u64 st, __u32 b)
 }
 
 /* Offset of the hit list of automaton k's state st, 0 if none. */
-static inline __u32 fbpf_hits(struct fbpf_scratch *s, __u32 k, __u32 st)
+static inline __u32 fbpf_hit_list(struct fbpf_scratch *s, __u32 k, __u32 st)
 {
 	if (st == 0 || st >= s->h[FBPF_T_D(k, FBPF_D_NSTATES)])
 		return 0;
@@ -350,8 +350,8 @@ static inline __u32 fbpf_first_rename(struct fbpf_scratch *s, __u64 st, __u32 b)
 	__u32 r;
 
 	st = fbpf_advance(s, st, b);
-	r = fbpf_list_rename(s, fbpf_hits(s, 0, (__u32)st), b, 0);
-	return fbpf_list_rename(s, fbpf_hits(s, 1, (__u32)(st >> 32)), b, r);
+	r = fbpf_list_rename(s, fbpf_hit_list(s, 0, (__u32)st), b, 0);
+	return fbpf_list_rename(s, fbpf_hit_list(s, 1, (__u32)(st >> 32)), b, r);
 }
 
 /* Write into buffer `to` the name transform x makes of buffer `from`
@@ -515,8 +515,8 @@ static inline void fbpf_scan(struct fbpf_scratch *s, __u64 st, __u32 opmask)
 
 	for (k = 0; k < 8; k++)
 		s->first[k] = 0;
-	fbpf_scan_list(s, fbpf_hits(s, 0, (__u32)st), opmask);
-	fbpf_scan_list(s, fbpf_hits(s, 1, (__u32)(st >> 32)), opmask);
+	fbpf_scan_list(s, fbpf_hit_list(s, 0, (__u32)st), opmask);
+	fbpf_scan_list(s, fbpf_hit_list(s, 1, (__u32)(st >> 32)), opmask);
 }
 
 /*
