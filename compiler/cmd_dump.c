@@ -93,14 +93,14 @@ static void print_automaton(const struct fbpf_object *o, uint32_t k, int max_sta
 			printf(";");
 		}
 		for (b = 0; b < 256; b++) {
-			uint32_t i = W(base + s) + W(cls + b), t = def, e;
+			uint32_t i = (W(base + s) & ~FBPF_BASE_SKIP) + W(cls + b), t = def, e;
 
 			if (i < ncomb && W(check + i) == s)
 				t = W(next + i);
 			if (t == def)
 				continue;
 			for (e = b; e + 1 < 256; e++) {
-				uint32_t j = W(base + s) + W(cls + e + 1), t2 = def;
+				uint32_t j = (W(base + s) & ~FBPF_BASE_SKIP) + W(cls + e + 1), t2 = def;
 
 				if (j < ncomb && W(check + j) == s)
 					t2 = W(next + j);

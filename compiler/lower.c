@@ -262,6 +262,20 @@ static int lower_floating(const char *glob)
 	return glob[0] == '*' && glob[1] == '*';
 }
 
+/* Does every byte but '/' lead from state s back to s? */
+static int skips_name(const struct dfa *d, int s)
+{
+	const uint32_t *row = d->trans + (size_t)s * (size_t)d->nclasses;
+	int b;
+
+	if (s == 0)
+		return 0;
+	for (b = 0; b < 256; b++)
+		if (b != '/' && row[d->classmap[b]] != (uint32_t)s)
+			return 0;
+	return 1;
+}
+
 /* ---- the whole policy -------------------------------------------------- */
 
 int lower_policy(const struct policy *p, struct diag *d, int all_filters, struct lowered *out)
@@ -484,7 +498,7 @@ int lower_policy(const struct policy *p, struct diag *d, int all_filters, struct
 			for (i = 0; i < 256; i++)
 				tab.w[off_class + i] = da->classmap[i];
 			for (s = 0; s < da->nstates; s++) {
-				tab.w[off_base + s] = c->base[s];
+				tab.w[off_base + s] = c->base[s] | (skips_name(da, s) ? FBPF_BASE_SKIP : 0);
 				tab.w[off_def + s] = c->def[s];
 				tab.w[off_hits + s] = hits_of[a][s] ? hits_of[a][s] + delta : 0;
 			}

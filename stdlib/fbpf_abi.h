@@ -169,7 +169,9 @@ enum fbpf_dfa_word {
 	FBPF_D_NSTATES = 0, /* states; 0 is dead, 1 is the root (empty path) */
 	FBPF_D_NCLASSES,    /* byte equivalence classes */
 	FBPF_D_CLASSMAP,    /* 256 words: class of each byte */
-	FBPF_D_BASE,        /* nstates words: comb base of each state's row */
+	FBPF_D_BASE,        /* nstates words: comb base of each state's row, with
+			       FBPF_BASE_SKIP set when every byte but '/' leads
+			       back to the state (the rest of a name can be skipped) */
 	FBPF_D_DEFAULT,     /* nstates words: target of bytes not in the comb */
 	FBPF_D_NEXT,        /* ncomb words: comb targets */
 	FBPF_D_CHECK,       /* ncomb words: owner state of each comb slot */
@@ -178,12 +180,14 @@ enum fbpf_dfa_word {
 			       a hit list is [count, rule index...] in rule order */
 	FBPF_D_WORDS
 };
+#define FBPF_BASE_SKIP 0x80000000u
 /* Header word w of automaton k. */
 #define FBPF_T_D(k, w) (FBPF_T_DFA + (k) * FBPF_D_WORDS + (w))
 
 /*
  * Next state of s on byte class c (of automaton k):
- *   i = base[s] + c;  next = (i < ncomb && check[i] == s) ? next[i] : default[s]
+ *   i = (base[s] & ~FBPF_BASE_SKIP) + c;
+ *   next = (i < ncomb && check[i] == s) ? next[i] : default[s]
  */
 
 enum fbpf_rule_kind {

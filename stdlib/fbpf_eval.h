@@ -32,6 +32,8 @@ struct fbpf_scratch {
 	__u32 caller;                             /* an answer read uid, gid or pid */
 	__u32 first[8];                           /* first applying rule per kind */
 	__u32 stack, sp, known;                   /* fbpf_cond's working state */
+	__u32 memo_b;                             /* fbpf_advance's last answer: buffer, */
+	__u64 memo_dir, memo_st;                  /* directory state, result */
 #ifdef FBPF_SCRATCH_EXT
 	FBPF_SCRATCH_EXT
 #endif
@@ -67,20 +69,22 @@ static inline __u32 fbpf_str_byte(struct fbpf_scratch *s, __u32 off)
 	return (w >> ((off & 3) * 8)) & 0xff;
 }
 
-static inline __u32 fbpf_step(struct fbpf_scratch *s, __u32 k, __u32 st, __u32 byte)
+/* Next state of automaton k from state st, whose base word is `base`. */
+static inline __u32 fbpf_step(struct fbpf_scratch *s, __u32 k, __u32 st, __u32 base, __u32 byte)
 {
 	__u32 cls = FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_CLASSMAP)] + (byte & 0xff));
-	__u32 i = FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_BASE)] + st) + cls;
+	__u32 i = (base & ~FBPF_BASE_SKIP) + cls;
 
 	if (i < s->h[FBPF_T_D(k, FBPF_D_NCOMB)] && FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_CHECK)] + i) == st)
 		return FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_NEXT)] + i);
 	return FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_DEFAULT)] + st);
 }
 
-/* Automaton k's state of "<path of st>/<name in buffer b>". */
+/* Automaton k's state of "<path of st>/<name in buffer b>". A state
+ * marked FBPF_BASE_SKIP keeps the rest of the name: a name has no '/'. */
 FBPF_FUNC int fbpf_advance1(struct fbpf_scratch *s, __u32 k, __u32 st, __u32 b)
 {
-	__u32 i, len;
+	__u32 i, len, base;
 
 	if (!s)
 		return 0;
@@ -88,22 +92,34 @@ FBPF_FUNC int fbpf_advance1(struct fbpf_scratch *s, __u32 k, __u32 st, __u32 b)
 	if (st == 0 || st >= s->h[FBPF_T_D(k, FBPF_D_NSTATES)])
 		return 0;
 	len = s->len[b & (FBPF_NBUF - 1)];
-	st = fbpf_step(s, k, st, '/');
+	base = FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_BASE)] + st);
+	st = fbpf_step(s, k, st, base, '/');
 	for (i = 0; i < FBPF_NAME_MAX; i++) {
 		if (i >= len || st == 0)
 			break;
-		st = fbpf_step(s, k, st, FBPF_BUF(s, b, i));
+		base = FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_BASE)] + st);
+		if (base & FBPF_BASE_SKIP)
+			break;
+		st = fbpf_step(s, k, st, base, FBPF_BUF(s, b, i));
 	}
 	return st;
 }
 
-/* The match state of "<path of st>/<name in buffer b>". */
+/* The match state of "<path of st>/<name in buffer b>". A filter asks for
+ * the same name's state several times: the last answer is kept until
+ * buffer b is written (fbpf_put). */
 static inline __u64 fbpf_advance(struct fbpf_scratch *s, __u64 st, __u32 b)
 {
-	__u64 lo = (__u32)fbpf_advance1(s, 0, (__u32)st, b);
-	__u64 hi = (__u32)fbpf_advance1(s, 1, (__u32)(st >> 32), b);
+	__u64 lo, hi;
 
-	return lo | (hi << 32);
+	if (s->memo_b == b && s->memo_dir == st)
+		return s->memo_st;
+	lo = (__u32)fbpf_advance1(s, 0, (__u32)st, b);
+	hi = (__u32)fbpf_advance1(s, 1, (__u32)(st >> 32), b);
+	s->memo_b = b;
+	s->memo_dir = st;
+	s->memo_st = lo | (hi << 32);
+	return s->memo_st;
 }
 
 /* Offset of the hit list of automaton k's state st, 0 if none. */
@@ -287,6 +303,8 @@ FBPF_FUNC int fbpf_put(struct fbpf_scratch *s, __u32 bufs, __u32 at, __u32 src, 
 
 	if (!s)
 		return 0;
+	if (s->memo_b == to)
+		s->memo_b = FBPF_NBUF;
 	for (i = 0; i < FBPF_NAME_MAX; i++) {
 		FBPF_NO_MEMCPY(i);
 		if (i >= n)
@@ -546,6 +564,7 @@ FBPF_FUNC int fbpf_filter(struct fbpf_scratch *s)
 	a->a_mode_or = 0;
 	a->out_name_len = 0;
 	s->caller = 0;
+	s->memo_b = FBPF_NBUF;
 	if (s->h[FBPF_T_MAGIC] != FBPF_TABLE_MAGIC || s->h[FBPF_T_ABI] != FBPF_ABI_VERSION) {
 		a->verdict = FBPF_ERROR;
 		a->err = 5; /* EIO: no usable tables */
