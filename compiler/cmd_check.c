@@ -88,6 +88,17 @@ static void rename_collision(const struct rule *r, struct diag *d)
 	size_t l1 = strlen(r->s1), nl;
 
 	glob_sample(r->pattern, path, sizeof(path) - 200);
+	if (r->xform == FBPF_X_EXT) {
+		/* the rename applies only to names that end with s1: make the
+		 * sample one, if the pattern allows it ("/photos/q" -> "/photos/q.jpeg") */
+		size_t pl = strlen(path);
+
+		if ((pl < l1 || strcmp(path + pl - l1, r->s1)) && pl + l1 < sizeof(path)) {
+			memcpy(path + pl, r->s1, l1 + 1);
+			if (!glob_match(r->pattern, path))
+				path[pl] = 0;
+		}
+	}
 	name = strrchr(path, '/');
 	if (!name || !name[1])
 		return;
@@ -111,7 +122,7 @@ static void rename_collision(const struct rule *r, struct diag *d)
 	default:
 		return;
 	}
-	if (glob_match(r->pattern, shown))
+	if (glob_match(r->pattern, shown) && r->xform != FBPF_X_EXT)
 		return; /* the shown names are themselves renamed: no collision */
 	diag_warning(d, r->xform_loc,
 		     "this rename can collide: '%s' is shown as '%s', and a stored entry named '%s' "

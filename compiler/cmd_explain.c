@@ -219,8 +219,15 @@ int cmd_explain(int argc, char **argv)
 		a.state = FBPF_STATE_ROOT;
 		snprintf(why, sizeof(why), "the root is never matched by a rule");
 	}
-	if (!stored[0])
+	if (stopped && !(a.out_flags & FBPF_OUT_NAME) && !a.rule)
+		snprintf(stored, sizeof(stored), "(none: no stored name is shown as %s)", shown_at);
+	else if (!stored[0])
 		snprintf(stored, sizeof(stored), "/");
+	/* a rename rule maps the name; it does not decide the operation */
+	if (a.rule && verdict == FBPF_CONTINUE && !(a.out_flags & (FBPF_OUT_HIDDEN | FBPF_OUT_ATTR)) &&
+	    a.rule <= o->words[FBPF_T_NRULES] &&
+	    o->words[o->words[FBPF_T_RULES] + (a.rule - 1) * FBPF_RULE_WORDS + FBPF_RW_KIND] == FBPF_R_RENAME)
+		a.rule = 0;
 	rule_text(o, a.rule, rtext, sizeof(rtext));
 	{
 		const char *en = verdict == FBPF_ERROR ? errno_name((int)a.err) : NULL;
@@ -287,7 +294,7 @@ int cmd_explain(int argc, char **argv)
 				if (a.a_set & FBPF_ATTR_GID)
 					printf(" gid=%u", a.a_gid);
 				if (a.a_set & FBPF_ATTR_MODE)
-					printf(" mode=(mode & %04o) | %04o -> %04o", a.a_mode_and, a.a_mode_or,
+					printf(" mode=(mode & %#o) | %#o -> %#o", a.a_mode_and, a.a_mode_or,
 					       (mode & a.a_mode_and) | a.a_mode_or);
 				printf("\n");
 			}

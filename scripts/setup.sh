@@ -25,4 +25,4 @@ cmake --build build -j"$(nproc)"
 
 ./build/compiler/fbpfc compile examples/suffix-rename/policy.fbp -o build/suffix-rename.o
 echo "compiled examples/suffix-rename/policy.fbp into build/suffix-rename.o:"
-./build/compiler/fbpfc explain build/suffix-rename.o /docs/report.txt.x
+./build/compiler/fbpfc explain build/suffix-rename.o /docs.x/report.txt.x
