@@ -18,7 +18,14 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq -t bookworm-backports libbpf-dev bpftool
 $SUDO apt-get install -y -qq build-essential cmake pkg-config flex bison check \
   clang-19 llvm-19 libclang-rt-19-dev libelf-dev zlib1g-dev \
-  libfuse3-dev fuse3 bindfs
+  libfuse3-dev fuse3 bindfs \
+  mmdebstrap qemu-system-x86 cpio
+# FUSE for unprivileged users, as a stock Debian has it (udev makes /dev/fuse
+# 0666); the tests mount as another uid with allow_other.
+if [ -c /dev/fuse ] && [ "$(stat -c %a /dev/fuse)" != 666 ]; then $SUDO chmod 0666 /dev/fuse; fi
+if ! grep -qs '^user_allow_other' /etc/fuse.conf; then
+  echo user_allow_other | $SUDO tee -a /etc/fuse.conf >/dev/null
+fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
