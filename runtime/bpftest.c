@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Load the syscall twins of a policy's filters and run them. */
+/* Load a policy's filters as the syscall program fbpf_test and run them. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -15,7 +15,8 @@
 
 struct fbpf_bpftest {
 	struct bpf_object *obj;
-	int prog_fd[FBPF_OP_COUNT][2];
+	int prog_fd;
+	__u32 callbacks; /* FBPF_CB_BIT mask of the policy's filters */
 };
 
 static __thread char *log_buf;
@@ -50,11 +51,6 @@ static int capture(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
-static const char *const op_names[FBPF_OP_COUNT] = {
-#define OPNAME(n, op) [op] = #n,
-	FBPF_FOR_EACH_OP(OPNAME)
-#undef OPNAME
-};
 
 int fbpf_bpftest_open(const char *path, const struct fbpf_object *o, struct fbpf_bpftest **out,
 		      char *err, size_t errlen)
@@ -66,7 +62,7 @@ int fbpf_bpftest_open(const char *path, const struct fbpf_object *o, struct fbpf
 	char logbuf[4096];
 	size_t rows, len;
 	void *mem;
-	int rc, op, ph;
+	int rc;
 
 	*out = NULL;
 	if (geteuid() != 0) {
@@ -87,7 +83,7 @@ int fbpf_bpftest_open(const char *path, const struct fbpf_object *o, struct fbpf
 		snprintf(err, errlen, "libbpf cannot open %s: %s", path, strerror(-rc));
 		goto fail;
 	}
-	/* the struct_ops programs and map need the module; the twins do not */
+	/* the struct_ops programs and map need the module; fbpf_test does not */
 	bpf_object__for_each_program(prog, t->obj)
 		if (bpf_program__type(prog) != BPF_PROG_TYPE_SYSCALL)
 			bpf_program__set_autoload(prog, false);
@@ -117,14 +113,14 @@ int fbpf_bpftest_open(const char *path, const struct fbpf_object *o, struct fbpf
 	}
 	memcpy(mem, o->words, (size_t)o->nwords * 4);
 	munmap(mem, len);
-	for (op = 0; op < FBPF_OP_COUNT; op++)
-		for (ph = 0; ph < 2; ph++) {
-			char name[64];
-
-			snprintf(name, sizeof(name), "%s_%s_test", op_names[op], ph ? "post" : "pre");
-			prog = bpf_object__find_program_by_name(t->obj, name);
-			t->prog_fd[op][ph] = prog ? bpf_program__fd(prog) : -1;
-		}
+	prog = bpf_object__find_program_by_name(t->obj, FBPF_PROG_TEST);
+	t->prog_fd = prog ? bpf_program__fd(prog) : -1;
+	if (t->prog_fd < 0) {
+		rc = -ENOENT;
+		snprintf(err, errlen, "%s has no %s program: it was not built by this fbpfc", path, FBPF_PROG_TEST);
+		goto fail;
+	}
+	t->callbacks = o->meta.callbacks;
 	libbpf_set_print(old);
 	log_buf = NULL;
 	*out = t;
@@ -140,14 +136,11 @@ fail:
 int fbpf_bpftest_run(struct fbpf_bpftest *t, struct fbpf_args *args)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(*args));
-	int fd;
-
 	if (args->op >= FBPF_OP_COUNT || args->phase > 1)
 		return -EINVAL;
-	fd = t->prog_fd[args->op][args->phase];
-	if (fd < 0)
+	if (!(t->callbacks & FBPF_CB_BIT(args->op, args->phase)))
 		return -ENOENT;
-	if (bpf_prog_test_run_opts(fd, &opts))
+	if (bpf_prog_test_run_opts(t->prog_fd, &opts))
 		return -errno;
 	return (int)opts.retval;
 }

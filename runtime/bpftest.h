@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* Running a policy's BPF filters on this kernel without the module: the
- * syscall twins of the filters, loaded with libbpf and run with
- * BPF_PROG_TEST_RUN. Needs root (CAP_BPF and CAP_SYS_ADMIN). */
+ * syscall program fbpf_test (every filter of the policy), loaded with libbpf
+ * and run with BPF_PROG_TEST_RUN. Needs root (CAP_BPF and CAP_SYS_ADMIN). */
 #ifndef FBPF_BPFTEST_H
 #define FBPF_BPFTEST_H
 
@@ -11,7 +11,7 @@
 
 struct fbpf_bpftest;
 
-/* Load the syscall twins of rules.o at path and fill its table map from o.
+/* Load the fbpf_test program of rules.o at path and fill its table map from o.
  * On failure returns -errno and writes one sentence (and, for a verifier
  * rejection, the tail of its log) into err. */
 int fbpf_bpftest_open(const char *path, const struct fbpf_object *o, struct fbpf_bpftest **out,

@@ -287,7 +287,9 @@ struct fbpf_meta {
 struct fbpf_tab_row {
 	__u32 w[FBPF_TAB_ROW_WORDS];
 };
-/* The syscall twin of filter X is named "X_test", e.g. lookup_pre_test. */
+/* Every filter, as one syscall program for BPF_PROG_TEST_RUN: the filter
+ * run is the one fbpf_args.op and .phase name. */
+#define FBPF_PROG_TEST "fbpf_test"
 
 /* ------------------------------------------------------------------------
  * Kernel mode: how fbpf-run and fbpf.ko talk.

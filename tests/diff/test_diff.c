@@ -274,8 +274,8 @@ static void need_root(void)
 
 START_TEST(engines_agree)
 {
-	unsigned seed = env_num("FBPF_DIFF_SEED", 20261123), npol = env_num("FBPF_DIFF_POLICIES", 40);
-	unsigned ncases = env_num("FBPF_DIFF_CASES", 300), p, i, total = 0, nstates;
+	unsigned seed = env_num("FBPF_DIFF_SEED", 20261123), npol = env_num("FBPF_DIFF_POLICIES", 80);
+	unsigned ncases = env_num("FBPF_DIFF_CASES", 200), p, i, total = 0, nstates;
 	unsigned long long states[1024];
 	char dir[] = "/tmp/fbpf-diff.XXXXXX", src[128], obj[128], err[8192], why[512], what[512];
 
