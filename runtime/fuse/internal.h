@@ -33,12 +33,32 @@
  */
 /* A name of a node: its parent and its stored and shown names. A file
  * with hard links has one per name the kernel knows; the first is used to
- * build its path. */
+ * build its path. Every link is also in the name index, keyed by (parent,
+ * stored name), so that a rename or an unlink updates every node that the
+ * name leads to (the same lower file can be several nodes, one per policy
+ * state): a node's names always name its own lower file. */
 struct link {
-	struct link *next;
-	struct node *parent;
+	struct link *next;          /* the node's names */
+	struct link *hnext;         /* chain of the name index */
+	struct link *tmp;           /* a list while a rename moves names */
+	struct node *parent, *node;
+	uint64_t h;                 /* hash of (parent, name) */
 	char *name, *shown;
 };
+
+/* An open file of the view (fi->fh): the lower descriptor, and what each
+ * read or write must ask. Listed with its node (stripe lock), so that an
+ * operation on an open file whose names are all gone (fstat, fchmod after
+ * the last unlink) can reach the lower file without a name. */
+struct ofile {
+	int fd;
+	uint32_t flags;             /* OF_* */
+	struct node *node;
+	struct ofile *next, **pprev;
+};
+#define OF_CHECK_READ  (1u << 0)  /* ask the read filter on every read */
+#define OF_CHECK_WRITE (1u << 1)  /* ask the write filter on every write */
+#define OF_BACKING     (1u << 2)  /* holds a reference to n->backing_id */
 
 struct node {
 	struct node *next;          /* hash chain (stripe lock) */
@@ -47,6 +67,7 @@ struct node {
 	uint64_t gen;               /* generation reported to the kernel */
 	unsigned children;          /* links whose parent this is (tree lock) */
 	struct link *links;         /* its names; NULL: the root, or unlinked (tree lock) */
+	struct ofile *files;        /* its open files (stripe lock) */
 	uint32_t mode, uid, gid;    /* last lower stat (relaxed atomics) */
 	uint8_t caller;             /* some answer about it depended on the caller */
 	uint8_t attr_nocache;       /* getattr filters decide here: no attr caching */
@@ -72,6 +93,8 @@ struct fs {
 	int rootfd;                 /* the lower root, O_PATH */
 	struct node root;
 	pthread_rwlock_t tree;      /* parent and name links of all nodes */
+	struct link **lidx;         /* the name index (tree lock) */
+	size_t lidx_nb, lidx_n;
 	struct stripe stripes[FBPF_STRIPES];
 	uint64_t next_gen;
 
@@ -86,6 +109,7 @@ struct fs {
 	/* options */
 	double entry_timeout, attr_timeout, negative_timeout;
 	int writeback, passthrough, flush, splice, threads;
+	int kernel_perms;           /* -o default_permissions: the kernel checks permissions */
 	int allow_other_set, creds;  /* switch to the caller's credentials (root daemon) */
 	gid_t own_gid;
 	int own_ngroups;
@@ -108,17 +132,35 @@ static inline fuse_ino_t node_id(struct fs *fs, struct node *n)
  * with one more kernel reference. NULL when out of memory. */
 struct node *node_get(struct fs *fs, const struct stat *st, uint64_t state, struct node *p,
 		      const char *name, const char *shown);
-/* The node (dev, ino, state) if the table has it, with no new reference. */
-struct node *node_find(struct fs *fs, uint64_t dev, uint64_t ino, uint64_t state);
 void node_forget(struct fs *fs, struct node *n, uint64_t count);
-/* The name (op, oname) of n is now (np, nname, nshown); np NULL: it was
- * removed. */
-void node_move(struct fs *fs, struct node *n, struct node *op, const char *oname, struct node *np,
-	       const char *nname, const char *nshown);
+/* The stored name `name` in p is gone (unlink, rmdir): every node loses
+ * that name. */
+void node_unlinked(struct fs *fs, struct node *p, const char *name);
+/* A rename of stored name oname in op (shown oshown) to nname in np (shown
+ * nshown) succeeded: every node named (op, oname) is now named (np, nname);
+ * with RENAME_EXCHANGE the nodes named (np, nname) are named (op, oname),
+ * else they lose that name. same: both names were links of one file (a
+ * rename that does nothing). */
+void node_renamed(struct fs *fs, struct node *op, const char *oname, const char *oshown, struct node *np,
+		  const char *nname, const char *nshown, int exchange, int same);
+/* The names the kernel may have cached: of n itself (children 0) or of
+ * its children (children 1), each with its parent; *out is one allocation
+ * to free. Returns the count (0 on failure). The parents are nodes the
+ * kernel holds (a child's name keeps its parent). */
+struct name_ref {
+	struct node *parent;
+	const char *name;
+};
+size_t node_names(struct fs *fs, struct node *n, int children, struct name_ref **out);
 /* Lower path of n (relative to the lower root, "." for the root), with
  * `leaf` appended when not NULL; shown != 0: the path as shown, "/a/b".
  * Returns the length, or -errno. */
 int node_path(struct fs *fs, struct node *n, const char *leaf, char *buf, size_t len, int shown);
+/* Open files of n: add, remove, and a new descriptor of one of them (-1 if
+ * n has none open). */
+void node_file_add(struct fs *fs, struct node *n, struct ofile *f);
+void node_file_del(struct fs *fs, struct ofile *f);
+int node_file_dup(struct fs *fs, struct node *n);
 void node_set_attr(struct node *n, const struct stat *st);
 struct stripe *node_stripe(struct fs *fs, struct node *n);
 

@@ -15,15 +15,15 @@
 #include "ops.h"
 #include "policy.h"
 
-/* fi->fh of a file: the lower fd, and what each read or write must ask. */
-#define FH_FD(fh) ((int)((fh) & 0xffffffffu))
-#define FH_CHECK_READ (1ull << 32)
-#define FH_CHECK_WRITE (1ull << 33)
-#define FH_BACKING (1ull << 34)
-
 static struct fs *FS(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+/* fi->fh of a file (struct ofile, internal.h). */
+static struct ofile *OF(const struct fuse_file_info *fi)
+{
+	return (struct ofile *)(uintptr_t)fi->fh;
 }
 
 /* A per-thread buffer, for reads, listings and xattrs. */
@@ -48,18 +48,29 @@ static double entry_to(struct fs *fs, int caller)
 	return caller ? 0.0 : fs->entry_timeout;
 }
 
+/* May the kernel keep names found in directory p? Without
+ * default_permissions the kernel does not check search permission while it
+ * walks cached names, and the lower file system checks it only when asked.
+ * So a name in a directory that not everyone may search is never kept: each
+ * walk through it comes here and is checked as the caller. */
+static int may_keep(struct fs *fs, struct node *p)
+{
+	return fs->kernel_perms || (__atomic_load_n(&p->mode, __ATOMIC_RELAXED) & 0111) == 0111;
+}
+
 static double attr_to(struct fs *fs, struct node *n, int caller)
 {
 	return caller || n->caller || n->attr_nocache ? 0.0 : fs->attr_timeout;
 }
 
-static void fill_entry(struct fs *fs, struct fuse_entry_param *e, struct node *n, const struct stat *st, int caller)
+static void fill_entry(struct fs *fs, struct fuse_entry_param *e, struct node *p, struct node *n,
+		       const struct stat *st, int caller)
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = node_id(fs, n);
 	e->generation = n->gen;
 	e->attr = *st;
-	e->entry_timeout = entry_to(fs, caller || n->caller);
+	e->entry_timeout = entry_to(fs, caller || n->caller || !may_keep(fs, p));
 	e->attr_timeout = attr_to(fs, n, caller);
 }
 
@@ -171,7 +182,7 @@ static int do_lookup(struct fs *fs, fuse_req_t req, struct node *p, const char *
 	if (caller)
 		n->caller = 1;
 	note_getattr(fs, req, n, NULL);
-	fill_entry(fs, e, n, &st, caller);
+	fill_entry(fs, e, p, n, &st, caller);
 	return 0;
 }
 
@@ -182,7 +193,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int negative, err;
 
 	err = do_lookup(fs, req, N(fs, parent), name, &e, &negative);
-	if (err == ENOENT && negative && fs->negative_timeout > 0) {
+	if (err == ENOENT && negative && fs->negative_timeout > 0 && may_keep(fs, N(fs, parent))) {
 		memset(&e, 0, sizeof(e));
 		e.entry_timeout = fs->negative_timeout;
 		fuse_reply_entry(req, &e);
@@ -230,7 +241,7 @@ static void reply_new(struct fs *fs, fuse_req_t req, struct node *p, const char 
 		n->caller = 1;
 	attr_post(fs, req, n, st, &caller);
 	note_getattr(fs, req, n, st);
-	fill_entry(fs, &e, n, st, caller);
+	fill_entry(fs, &e, p, n, st, caller);
 	if (fuse_reply_entry(req, &e))
 		node_forget(fs, n, 1);
 }
@@ -334,7 +345,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int dir)
 {
 	struct fs *fs = FS(req);
-	struct node *p = N(fs, parent), *n;
+	struct node *p = N(fs, parent);
 	struct mapped m;
 	struct stat st;
 	struct loc l;
@@ -356,11 +367,8 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int
 	if (!err && unlinkat(l.dfd, l.name, dir ? AT_REMOVEDIR : 0))
 		err = errno;
 	loc_close(&l);
-	if (!err) {
-		n = node_find(fs, st.st_dev, st.st_ino, m.state);
-		if (n)
-			node_move(fs, n, p, m.stored, NULL, NULL, NULL);
-	}
+	if (!err)
+		node_unlinked(fs, p, m.stored);
 	fuse_reply_err(req, err);
 }
 
@@ -378,7 +386,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		      const char *newname, unsigned int flags)
 {
 	struct fs *fs = FS(req);
-	struct node *op = N(fs, parent), *np = N(fs, newparent), *n;
+	struct node *op = N(fs, parent), *np = N(fs, newparent);
 	struct mapped ms, md;
 	struct stat sst, dst;
 	struct loc ol, nl;
@@ -424,19 +432,9 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		fuse_reply_err(req, err);
 		return;
 	}
-	if (dexists && !(flags & RENAME_EXCHANGE) && (dst.st_dev != sst.st_dev || dst.st_ino != sst.st_ino)) {
-		n = node_find(fs, dst.st_dev, dst.st_ino, md.state);
-		if (n)
-			node_move(fs, n, np, md.stored, NULL, NULL, NULL);
-	}
-	n = node_find(fs, sst.st_dev, sst.st_ino, ms.state);
-	if (n)
-		node_move(fs, n, op, ms.stored, np, md.stored, newname);
-	if (dexists && (flags & RENAME_EXCHANGE)) {
-		n = node_find(fs, dst.st_dev, dst.st_ino, md.state);
-		if (n)
-			node_move(fs, n, np, md.stored, op, ms.stored, name);
-	}
+	/* Every node of either name follows its name, whatever its state. */
+	node_renamed(fs, op, ms.stored, name, np, md.stored, newname, !!(flags & RENAME_EXCHANGE),
+		     dexists && dst.st_dev == sst.st_dev && dst.st_ino == sst.st_ino);
 	fuse_reply_err(req, 0);
 	/* The moved entries' policy states follow their paths: let the kernel
 	 * look them up again where the state changed, and below directories. */
@@ -459,14 +457,24 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	int err, caller = 0;
 
 	if (fi) {
-		err = fstat(FH_FD(fi->fh), &st) ? errno : 0;
+		/*
+		 * The kernel asks for the attributes of a file that is open
+		 * here (to check the size while reading, or to revalidate the
+		 * page cache): that is part of reading or writing the open
+		 * file, which its open already allowed, so getattr rules do not
+		 * refuse it. stat() and fstat() never come this way. The
+		 * attribute rewrite still applies.
+		 */
+		err = fstat(OF(fi)->fd, &st) ? errno : 0;
+		if (!err)
+			node_set_attr(n, &st);
 	} else {
 		creds_enter(fs, req);
 		err = node_stat(fs, n, &st);
-	}
-	if (!err) {
-		node_set_attr(n, &st);
-		err = inode_filter(fs, req, n, FBPF_OP_GETATTR, 0, &st, &caller);
+		if (!err) {
+			node_set_attr(n, &st);
+			err = inode_filter(fs, req, n, FBPF_OP_GETATTR, 0, &st, &caller);
+		}
 	}
 	if (err) {
 		fuse_reply_err(req, err);
@@ -481,17 +489,39 @@ static int procpath(int fd, char *buf, size_t len)
 	return snprintf(buf, len, "/proc/self/fd/%d", fd) >= (int)len ? ENAMETOOLONG : 0;
 }
 
+/*
+ * Directory n no longer lets everyone search it: the names the kernel keeps
+ * below it must go (see may_keep). Dropping n's own name cuts every walk
+ * into it, and needs only its parent's lock, which the chmod does not hold:
+ * so it is done before the reply, and no later walk can use a kept name.
+ * The root has no name: there the names inside are dropped after the reply
+ * (the kernel holds the root's lock until then).
+ */
+static void forget_below(struct fs *fs, struct node *n, int after_reply)
+{
+	struct name_ref *v;
+	size_t i, k;
+
+	if (n->root != after_reply)
+		return;
+	k = node_names(fs, n, n->root, &v);
+	for (i = 0; i < k; i++)
+		fuse_lowlevel_notify_inval_entry(fs->se, node_id(fs, v[i].parent), v[i].name, strlen(v[i].name));
+	free(v);
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
 	struct node *n = N(fs, ino);
 	struct stat st;
 	char pp[64];
-	int err, caller = 0, fd = -1, pfd = -1, close_p = 0;
+	uint32_t old_mode;
+	int err, caller = 0, fd = -1, pfd = -1, close_p = 0, closed;
 
 	creds_enter(fs, req);
 	if (fi) {
-		fd = FH_FD(fi->fh);
+		fd = OF(fi)->fd;
 		err = fstat(fd, &st) ? errno : 0;
 	} else {
 		err = node_stat(fs, n, &st);
@@ -529,20 +559,15 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (fd >= 0) {
 			err = ftruncate(fd, attr->st_size) ? errno : 0;
-		} else {
-			char path[PATH_MAX];
-			int r = node_path(fs, n, NULL, path, sizeof(path), 0), wfd;
+		} else if (!(err = procpath(pfd, pp, sizeof(pp)))) {
+			/* reopened as the caller: the lower file checks write access */
+			int wfd = open(pp, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 
-			if (r < 0) {
-				err = -r;
+			if (wfd < 0) {
+				err = errno;
 			} else {
-				wfd = lower_open(fs, path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK, 0);
-				if (wfd < 0) {
-					err = -wfd;
-				} else {
-					err = ftruncate(wfd, attr->st_size) ? errno : 0;
-					close(wfd);
-				}
+				err = ftruncate(wfd, attr->st_size) ? errno : 0;
+				close(wfd);
 			}
 		}
 		if (err)
@@ -582,9 +607,15 @@ out:
 		fuse_reply_err(req, err);
 		return;
 	}
+	old_mode = __atomic_load_n(&n->mode, __ATOMIC_RELAXED);
 	node_set_attr(n, &st);
+	closed = S_ISDIR(old_mode) && (old_mode & 0111) == 0111 && (st.st_mode & 0111) != 0111 && !fs->kernel_perms;
+	if (closed)
+		forget_below(fs, n, 0);
 	attr_post(fs, req, n, &st, &caller);
 	fuse_reply_attr(req, &st, attr_to(fs, n, caller));
+	if (closed)
+		forget_below(fs, n, 1);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -760,19 +791,25 @@ static int lower_flags(struct fs *fs, int flags)
 	return flags | O_NOFOLLOW;
 }
 
-/* Decide how an open file is served; fills fi. */
-static void setup_open(struct fs *fs, fuse_req_t req, struct node *n, int fd, int wr, struct fuse_file_info *fi,
-		       const struct stat *st)
+/* Decide how an open file is served; fills fi. Returns 0, or ENOMEM (the
+ * caller closes fd). */
+static int setup_open(struct fs *fs, fuse_req_t req, struct node *n, int fd, int flags, struct fuse_file_info *fi,
+		      const struct stat *st)
 {
-	uint64_t fh = (uint32_t)fd;
+	int wr = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 	int check_read, check_write;
+	struct ofile *f = malloc(sizeof(*f));
 
+	if (!f)
+		return ENOMEM;
+	f->fd = fd;
+	f->flags = 0;
 	check_read = inode_probe(fs, req, n, FBPF_OP_READ, st);
 	check_write = wr && inode_probe(fs, req, n, FBPF_OP_WRITE, st);
 	if (check_read)
-		fh |= FH_CHECK_READ;
+		f->flags |= OF_CHECK_READ;
 	if (check_write)
-		fh |= FH_CHECK_WRITE;
+		f->flags |= OF_CHECK_WRITE;
 	fi->direct_io = check_read || (check_write && fs->writeback);
 	fi->keep_cache = !fi->direct_io;
 	if (!fs->flush)
@@ -793,7 +830,7 @@ static void setup_open(struct fs *fs, fuse_req_t req, struct node *n, int fd, in
 			n->backing_refs++;
 			fi->backing_id = n->backing_id;
 			fi->keep_cache = 0;
-			fh |= FH_BACKING;
+			f->flags |= OF_BACKING;
 		} else {
 			fi->direct_io = 1;
 			fi->keep_cache = 0;
@@ -805,13 +842,29 @@ static void setup_open(struct fs *fs, fuse_req_t req, struct node *n, int fd, in
 		fi->keep_cache = 0;
 	}
 #endif
-	fi->fh = fh;
+	/*
+	 * A write-only open cannot read, so the page cache gives it nothing;
+	 * written past it, each write() is one request, where a cached write
+	 * is two: the kernel first asks for security.capability (FUSE mounts
+	 * are not SB_NOSEC). The kernel keeps other opens' cached pages
+	 * coherent with such writes. Not with write-back caching, which was
+	 * asked for, nor with passthrough, which is faster still.
+	 */
+	if ((flags & O_ACCMODE) == O_WRONLY && !fs->writeback && !(f->flags & OF_BACKING))
+		fi->direct_io = 1;
+	node_file_add(fs, n, f);
+	fi->fh = (uintptr_t)f;
+	return 0;
 }
 
-static void release_backing(struct fs *fs, fuse_req_t req, struct node *n, uint64_t fh)
+/* The end of an open file: fi->fh is gone afterwards. */
+static void close_file(struct fs *fs, fuse_req_t req, struct fuse_file_info *fi)
 {
+	struct ofile *f = OF(fi);
+	struct node *n = f->node;
+
 #if FBPF_PASSTHROUGH
-	if (fh & FH_BACKING) {
+	if (f->flags & OF_BACKING) {
 		struct stripe *s = node_stripe(fs, n);
 
 		pthread_mutex_lock(&s->lock);
@@ -822,8 +875,12 @@ static void release_backing(struct fs *fs, fuse_req_t req, struct node *n, uint6
 		pthread_mutex_unlock(&s->lock);
 	}
 #else
-	(void)fs; (void)req; (void)n; (void)fh;
+	(void)req;
+	(void)n;
 #endif
+	node_file_del(fs, f);
+	close(f->fd);
+	free(f);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -860,11 +917,14 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -fd);
 		return;
 	}
-	setup_open(fs, req, n, fd, wr, fi, stp);
-	if (fuse_reply_open(req, fi)) {
-		release_backing(fs, req, n, fi->fh);
+	err = setup_open(fs, req, n, fd, fi->flags, fi, stp);
+	if (err) {
 		close(fd);
+		fuse_reply_err(req, err);
+		return;
 	}
+	if (fuse_reply_open(req, fi))
+		close_file(fs, req, fi);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
@@ -896,29 +956,41 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_err(req, -fd);
 		return;
 	}
-	if (fstat(fd, &st) || !(n = node_get(fs, &st, m.state, p, m.stored, name))) {
-		fuse_reply_err(req, errno ? errno : ENOMEM);
+	if (fstat(fd, &st)) {
+		err = errno;
 		close(fd);
+		fuse_reply_err(req, err);
+		return;
+	}
+	n = node_get(fs, &st, m.state, p, m.stored, name);
+	if (!n) {
+		close(fd);
+		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	if (caller)
 		n->caller = 1;
-	setup_open(fs, req, n, fd, 1, fi, &st);
+	err = setup_open(fs, req, n, fd, fi->flags | O_CREAT, fi, &st);
+	if (err) {
+		close(fd);
+		node_forget(fs, n, 1);
+		fuse_reply_err(req, err);
+		return;
+	}
 	attr_post(fs, req, n, &st, &caller);
 	note_getattr(fs, req, n, &st);
-	fill_entry(fs, &e, n, &st, caller);
+	fill_entry(fs, &e, p, n, &st, caller);
 	if (fuse_reply_create(req, &e, fi)) {
-		release_backing(fs, req, n, fi->fh);
-		close(fd);
+		close_file(fs, req, fi);
 		node_forget(fs, n, 1);
 	}
 }
 
-static int rw_check(struct fs *fs, fuse_req_t req, fuse_ino_t ino, uint64_t fh, uint32_t op)
+static int rw_check(struct fs *fs, fuse_req_t req, fuse_ino_t ino, const struct fuse_file_info *fi, uint32_t op)
 {
-	uint64_t bit = op == FBPF_OP_READ ? FH_CHECK_READ : FH_CHECK_WRITE;
+	uint32_t bit = op == FBPF_OP_READ ? OF_CHECK_READ : OF_CHECK_WRITE;
 
-	if (!(fh & bit))
+	if (!(OF(fi)->flags & bit))
 		return 0;
 	return inode_filter(fs, req, N(fs, ino), op, 0, NULL, NULL);
 }
@@ -926,11 +998,11 @@ static int rw_check(struct fs *fs, fuse_req_t req, fuse_ino_t ino, uint64_t fh, 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	int fd = FH_FD(fi->fh), err;
+	int fd = OF(fi)->fd, err;
 	ssize_t r;
 	char *buf;
 
-	err = rw_check(fs, req, ino, fi->fh, FBPF_OP_READ);
+	err = rw_check(fs, req, ino, fi, FBPF_OP_READ);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -959,13 +1031,13 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	ssize_t r;
 	int err;
 
-	err = rw_check(fs, req, ino, fi->fh, FBPF_OP_WRITE);
+	err = rw_check(fs, req, ino, fi, FBPF_OP_WRITE);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
 	}
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	out.buf[0].fd = FH_FD(fi->fh);
+	out.buf[0].fd = OF(fi)->fd;
 	out.buf[0].pos = off;
 	r = fuse_buf_copy(&out, in, 0);
 	if (r < 0)
@@ -976,7 +1048,7 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	int fd = dup(FH_FD(fi->fh));
+	int fd = dup(OF(fi)->fd);
 
 	(void)ino;
 	if (fd < 0) {
@@ -988,16 +1060,14 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fs *fs = FS(req);
-
-	release_backing(fs, req, N(fs, ino), fi->fh);
-	close(FH_FD(fi->fh));
+	(void)ino;
+	close_file(FS(req), req, fi);
 	fuse_reply_err(req, 0);
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	int fd = FH_FD(fi->fh);
+	int fd = OF(fi)->fd;
 
 	(void)ino;
 	fuse_reply_err(req, (datasync ? fdatasync(fd) : fsync(fd)) ? errno : 0);
@@ -1009,14 +1079,14 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 	struct fs *fs = FS(req);
 	int err = inode_filter(fs, req, N(fs, ino), FBPF_OP_WRITE, 0, NULL, NULL);
 
-	if (!err && fallocate(FH_FD(fi->fh), mode, off, len))
+	if (!err && fallocate(OF(fi)->fd, mode, off, len))
 		err = errno;
 	fuse_reply_err(req, err);
 }
 
 static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
 {
-	off_t r = lseek(FH_FD(fi->fh), off, whence);
+	off_t r = lseek(OF(fi)->fd, off, whence);
 
 	(void)ino;
 	if (r < 0)
@@ -1033,14 +1103,14 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, 
 	ssize_t r;
 	int err;
 
-	err = rw_check(fs, req, ino_in, fi_in->fh, FBPF_OP_READ);
+	err = rw_check(fs, req, ino_in, fi_in, FBPF_OP_READ);
 	if (!err)
-		err = rw_check(fs, req, ino_out, fi_out->fh, FBPF_OP_WRITE);
+		err = rw_check(fs, req, ino_out, fi_out, FBPF_OP_WRITE);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
 	}
-	r = copy_file_range(FH_FD(fi_in->fh), &off_in, FH_FD(fi_out->fh), &off_out, len, (unsigned)flags);
+	r = copy_file_range(OF(fi_in)->fd, &off_in, OF(fi_out)->fd, &off_out, len, (unsigned)flags);
 	if (r < 0)
 		fuse_reply_err(req, errno);
 	else
@@ -1050,7 +1120,7 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, 
 static void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 {
 	(void)ino;
-	fuse_reply_err(req, flock(FH_FD(fi->fh), op) ? errno : 0);
+	fuse_reply_err(req, flock(OF(fi)->fd, op) ? errno : 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1176,7 +1246,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 		if (plus) {
 			memset(&e, 0, sizeof(e));
 			e.attr = st;
-			if (have_st && !caller) {
+			if (have_st && !caller && may_keep(fs, dn)) {
 				/* Prime the entry only when a lookup would succeed
 				 * for everyone with these very attributes. */
 				int ok = 1;
@@ -1198,7 +1268,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 					n = NULL;
 				}
 				if (n)
-					fill_entry(fs, &e, n, &st, 0);
+					fill_entry(fs, &e, dn, n, &st, 0);
 			}
 			es = fuse_add_direntry_plus(req, p, rem, shown, &e, d->e->d_off);
 		} else {

@@ -461,14 +461,28 @@ void loc_close(struct loc *l)
 	l->close = 0;
 }
 
+/* An open file of n when n has no name left (unlinked while open): the
+ * lower file is reached through that descriptor. -ENOENT if none. */
+static int unlinked_fd(struct fs *fs, struct node *n)
+{
+	int fd = node_file_dup(fs, n);
+
+	return fd >= 0 ? fd : -ENOENT;
+}
+
 int node_stat(struct fs *fs, struct node *n, struct stat *st)
 {
 	struct loc l;
-	int r;
+	int r, fd;
 
 	if (n->root)
 		return fstat(fs->rootfd, st) ? errno : 0;
 	r = loc_open(fs, n, NULL, &l);
+	if (r == ENOENT && (fd = unlinked_fd(fs, n)) >= 0) {
+		r = fstat(fd, st) ? errno : 0;
+		close(fd);
+		return r;
+	}
 	if (r)
 		return r;
 	r = fstatat(l.dfd, l.name, st, AT_SYMLINK_NOFOLLOW) ? errno : 0;
@@ -476,7 +490,8 @@ int node_stat(struct fs *fs, struct node *n, struct stat *st)
 	return r;
 }
 
-/* An O_PATH descriptor of n itself (not followed if a symlink). */
+/* An O_PATH descriptor of n itself (not followed if a symlink), or of its
+ * open file when it has no name left. */
 int node_opath(struct fs *fs, struct node *n, int *close_it)
 {
 	char path[PATH_MAX];
@@ -486,9 +501,10 @@ int node_opath(struct fs *fs, struct node *n, int *close_it)
 	if (n->root)
 		return fs->rootfd;
 	r = node_path(fs, n, NULL, path, sizeof(path), 0);
-	if (r < 0)
-		return r;
-	r = lower_open(fs, path, O_PATH | O_NOFOLLOW, 0);
+	if (r == -ENOENT)
+		r = unlinked_fd(fs, n);
+	else if (r >= 0)
+		r = lower_open(fs, path, O_PATH | O_NOFOLLOW, 0);
 	if (r >= 0)
 		*close_it = 1;
 	return r;

@@ -191,6 +191,8 @@ static int parse_options(struct fs *fs, const struct fbpf_mount_args *a, char *r
 
 			if (IS("allow_other"))
 				allow = 1;
+			if (IS("default_permissions"))
+				fs->kernel_perms = 1;
 			if (used + l + 2 > restlen) {
 				free(opts);
 				return fail(a, "the -o options are too long");

@@ -63,6 +63,19 @@ START_TEST(posix_permissions)
 	ck_errno(XA(1001, X_READ, M("mine"), NULL), EACCES);
 	ck_errno(XA(1000, X_CHMOD, M("mine"), NULL), 0);
 	ck_assert(exists(L("rodir/f")) && exists(L("sticky/b")));
+
+	/* names the kernel knows in a directory stop working for others as
+	 * soon as it is closed to them */
+	ck_errno(XA(1000, X_STAT, M("rodir/f"), NULL), 0);
+	ck_errno(X(X_STAT, M("rodir/f"), NULL), 0);
+	ck_errno(X(X_LIST, M("rodir"), NULL), 0);
+	ck_assert_int_eq(chmod(M("rodir"), 0700), 0);
+	ck_errno(XA(1000, X_STAT, M("rodir/f"), NULL), EACCES);
+	ck_errno(XA(1000, X_READ, M("rodir/f"), NULL), EACCES);
+	ck_errno(XA(1000, X_STAT, M("rodir/nothere"), NULL), EACCES);
+	ck_errno(X(X_STAT, M("rodir/f"), NULL), 0);
+	ck_assert_int_eq(chmod(M("rodir"), 0755), 0);
+	ck_errno(XA(1000, X_STAT, M("rodir/f"), NULL), 0);
 	{
 		char buf[16];
 
@@ -203,6 +216,11 @@ START_TEST(posix_links)
 	ck_assert(!exists(L("g")));
 	ck_assert_msg(fstat(fd, &a) == 0, "fstat of an open file whose last name is gone: %s", strerror(errno));
 	ck_assert_int_eq(a.st_nlink, 0);
+	/* and so do the operations on it that carry no file handle */
+	ck_assert_msg(fchmod(fd, 0600) == 0, "fchmod of an open file whose last name is gone: %s", strerror(errno));
+	ck_assert_int_eq(fstat(fd, &a), 0);
+	ck_assert_int_eq(a.st_mode & 0777, 0600);
+	ck_assert_msg(ftruncate(fd, 1) == 0, "ftruncate: %s", strerror(errno));
 	ck_assert_int_eq(pwrite(fd, "three", 5, 0), 5);
 	ck_assert_int_eq(pread(fd, buf, 5, 0), 5);
 	ck_assert(!memcmp(buf, "three", 5));

@@ -100,6 +100,44 @@ START_TEST(ren_operations)
 }
 END_TEST
 
+/*
+ * One lower file can be two inodes of the view (one per policy state): here
+ * an open file keeps the inode of its old place after a rename into /m,
+ * while a lookup in /m makes the other. A rename must move the names of
+ * both, or an operation on the open file (fchmod has no file handle)
+ * lands on whatever file took the old name.
+ */
+START_TEST(ren_open_file_follows_renames)
+{
+	struct stat st;
+	int fd;
+
+	mkdirp(L("m"), 0755);
+	mkfile(L("m/a.jpeg"), "a", 0644);
+	mkfile(L("top.jpeg"), "top", 0644);
+	fs_mount("renames");
+	fd = open(M("top.jpeg"), O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_errno(X(X_RENAME, M("top.jpeg"), M("m/top.jpg")), 0);
+	want_content(M("m/top.jpg"), "top");
+	ck_errno(X(X_RENAME_EXCHANGE, M("m/top.jpg"), M("m/a.jpg")), 0);
+	want_content(L("m/a.jpeg"), "top");
+	ck_assert_int_eq(fchmod(fd, 0600), 0);
+	ck_assert_int_eq(stat(L("m/a.jpeg"), &st), 0);
+	ck_assert_msg((st.st_mode & 0777) == 0600, "fchmod of the open file left it %o", st.st_mode & 0777);
+	ck_assert_int_eq(stat(L("m/top.jpeg"), &st), 0);
+	ck_assert_msg((st.st_mode & 0777) == 0644, "fchmod of the open file changed another file to %o",
+		      st.st_mode & 0777);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_size, 3);
+	ck_errno(X(X_UNLINK, M("m/a.jpg"), NULL), 0);
+	ck_assert_int_eq(fchmod(fd, 0640), 0);
+	ck_assert_int_eq(stat(L("m/top.jpeg"), &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0644);
+	close(fd);
+}
+END_TEST
+
 START_TEST(ren_collision)
 {
 	mkdirp(L("docs"), 0755);
@@ -178,6 +216,7 @@ TCase *tc_renames(void)
 
 	tcase_add_test(tc, ren_lookup_table);
 	tcase_add_test(tc, ren_operations);
+	tcase_add_test(tc, ren_open_file_follows_renames);
 	tcase_add_test(tc, ren_collision);
 	tcase_add_test(tc, ren_suffix_tree);
 	return tc;
