@@ -38,6 +38,7 @@ static const char usage[] =
 	"                      [--handler NAME=SPEC]... [--defer-timeout MS]\n"
 	"       fbpf-run umount MNT\n"
 	"       fbpf-run stats MNT [--json]\n"
+	"       fbpf-run reload MNT NEW.o\n"
 	"       fbpf-run --version\n"
 	"\n"
 	"Each command takes --help.\n";
@@ -399,7 +400,10 @@ static int cmd_mount(int argc, char **argv)
 			snprintf(parent, sizeof(parent), "%s/..", mnt);
 			if (stat(mnt, &m) == 0 && stat(parent, &q) == 0 && (m.st_dev != q.st_dev || m.st_ino == q.st_ino))
 				return 0;
-			fprintf(stderr, "fbpf-run: the daemon reported %s mounted, but it does not answer\n", mnt);
+			fprintf(stderr, "fbpf-run: the daemon reported %s mounted, but it does not answer; "
+				"stopping it\n", mnt);
+			kill(pid, SIGTERM); /* it unmounts on the way out */
+			waitpid(pid, &status, 0);
 			return 1;
 		}
 		if (n && msg[0] == 'E') {
@@ -541,6 +545,46 @@ static int cmd_stats(int argc, char **argv)
 	return 0;
 }
 
+static const char reload_help[] =
+	"usage: fbpf-run reload MNT NEW.o\n"
+	"\n"
+	"Replace the policy of the live kernel-mode view at MNT by NEW.o, without\n"
+	"unmounting: operations see the old policy or the new one, never none. FUSE\n"
+	"mode views are remounted instead (fbpf-run umount, then mount).\n";
+
+static int cmd_reload(int argc, char **argv)
+{
+	static const struct option lo[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(reload_help, stdout);
+			return 0;
+		}
+		fputs(reload_help, stderr);
+		return 2;
+	}
+	if (argc - optind != 2)
+		die_usage("reload", "give the mount point and the new object", reload_help);
+#if HAVE_KERNEL
+	{
+		char err[PATH_MAX + 256];
+
+		if (fbpf_kernel_reload(argv[optind], argv[optind + 1], err, sizeof(err))) {
+			fprintf(stderr, "fbpf-run: %s\n", err);
+			return 1;
+		}
+		return 0;
+	}
+#else
+	fprintf(stderr, "fbpf-run: kernel mode is not built into this fbpf-run, and only kernel-mode views "
+		"can be reloaded: remount %s instead\n", argv[optind]);
+	return 1;
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -562,6 +606,8 @@ int main(int argc, char **argv)
 		return cmd_umount(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "stats"))
 		return cmd_stats(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "reload"))
+		return cmd_reload(argc - 1, argv + 1);
 	fprintf(stderr, "fbpf-run: unknown command '%s'\n%s", argv[1], usage);
 	return 2;
 }

@@ -161,13 +161,7 @@ if kmount vm_reload_a; then
 	$VT loop "$T/mnt/public" 10 >"$T.loop" 2>&1 &
 	lpid=$!
 	sleep 2
-	# fbpf-run's reload command when it has one, else the backend's call itself
-	if "$RUN" reload --help >/dev/null 2>&1; then
-		set -- "$RUN" reload
-	else
-		echo "note: fbpf-run has no reload command: reloading with fbpf_kernel_reload() directly"
-		set -- $VT reload
-	fi
+	set -- "$RUN" reload
 	if out=$("$@" "$T/mnt" "$VP/vm_reload_b.o" 2>&1); then
 		wait $lpid
 		ok=1
