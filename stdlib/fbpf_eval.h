@@ -39,6 +39,10 @@ struct fbpf_scratch {
 #endif
 };
 
+/* Small helpers are inlined into their callers: in BPF a function that is
+ * not inlined is a call frame, and a chain of calls may be at most 8 deep. */
+#define FBPF_INLINE static inline __attribute__((always_inline))
+
 /* Keeps clang from turning a byte-copy loop into memcpy, which BPF lacks. */
 #ifdef __bpf__
 #define FBPF_NO_MEMCPY(i) asm volatile("" : "+r"(i))
@@ -48,21 +52,44 @@ struct fbpf_scratch {
 
 #define FBPF_BUF(s, b, i) ((s)->buf[(b) & (FBPF_NBUF - 1)][(i) & FBPF_NAME_MAX])
 
+/*
+ * FBPF_LOOP(n, fn, ctx): call fn(i, ctx) for i = 0, 1, ... n - 1 until it
+ * returns non-zero. In BPF this is bpf_loop(): the verifier checks fn once,
+ * for any i, instead of walking every iteration of an unrolled loop, which
+ * made each filter cost some 300,000 verified instructions (seconds per
+ * mount under emulation). Natively it is a plain loop the compiler inlines.
+ * The bodies mask every index they compute from i.
+ */
+#ifdef __bpf__
+#define FBPF_LOOP(n, fn, ctx) bpf_loop((n), (fn), (ctx), 0)
+#else
+static inline long fbpf_loop(__u32 n, long (*fn)(__u32, void *), void *ctx)
+{
+	__u32 i;
+
+	for (i = 0; i < n; i++)
+		if (fn(i, ctx))
+			return i + 1;
+	return n;
+}
+#define FBPF_LOOP(n, fn, ctx) fbpf_loop((n), (fn), (ctx))
+#endif
+
 /* The errno that keeps a hidden name's existence secret (docs/language.md). */
-static inline __u32 fbpf_hidden_errno(__u32 op, __u32 flags)
+FBPF_INLINE __u32 fbpf_hidden_errno(__u32 op, __u32 flags)
 {
 	if (op == FBPF_OP_CREATE || (op == FBPF_OP_RENAME && (flags & FBPF_IN_TARGET)))
 		return 13; /* EACCES */
 	return 2;          /* ENOENT */
 }
 
-static inline __u32 fbpf_rule_word(struct fbpf_scratch *s, __u32 rule, __u32 w)
+FBPF_INLINE __u32 fbpf_rule_word(struct fbpf_scratch *s, __u32 rule, __u32 w)
 {
 	/* rule is 1-based */
 	return FBPF_TAB(s, s->h[FBPF_T_RULES] + (rule - 1) * FBPF_RULE_WORDS + w);
 }
 
-static inline __u32 fbpf_str_byte(struct fbpf_scratch *s, __u32 off)
+FBPF_INLINE __u32 fbpf_str_byte(struct fbpf_scratch *s, __u32 off)
 {
 	__u32 w = FBPF_TAB(s, s->h[FBPF_T_STRINGS] + (off >> 2));
 
@@ -70,7 +97,7 @@ static inline __u32 fbpf_str_byte(struct fbpf_scratch *s, __u32 off)
 }
 
 /* Next state of automaton k from state st, whose base word is `base`. */
-static inline __u32 fbpf_step(struct fbpf_scratch *s, __u32 k, __u32 st, __u32 base, __u32 byte)
+FBPF_INLINE __u32 fbpf_step(struct fbpf_scratch *s, __u32 k, __u32 st, __u32 base, __u32 byte)
 {
 	__u32 cls = FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_CLASSMAP)] + (byte & 0xff));
 	__u32 i = (base & ~FBPF_BASE_SKIP) + cls;
@@ -80,35 +107,52 @@ static inline __u32 fbpf_step(struct fbpf_scratch *s, __u32 k, __u32 st, __u32 b
 	return FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_DEFAULT)] + st);
 }
 
+struct fbpf_walk {
+	struct fbpf_scratch *s;
+	__u32 k, st, b, len;
+};
+
+static long fbpf_walk_byte(__u32 i, void *ctx)
+{
+	struct fbpf_walk *w = ctx;
+	struct fbpf_scratch *s = w->s;
+	__u32 k = w->k & (FBPF_NDFA - 1), base;
+
+	if (i >= w->len || w->st == 0)
+		return 1;
+	base = FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_BASE)] + w->st);
+	if (base & FBPF_BASE_SKIP)
+		return 1;
+	w->st = fbpf_step(s, k, w->st, base, FBPF_BUF(s, w->b, i));
+	return 0;
+}
+
 /* Automaton k's state of "<path of st>/<name in buffer b>". A state
  * marked FBPF_BASE_SKIP keeps the rest of the name: a name has no '/'. */
 FBPF_FUNC int fbpf_advance1(struct fbpf_scratch *s, __u32 k, __u32 st, __u32 b)
 {
-	__u32 i, len, base;
+	struct fbpf_walk w;
+	__u32 base;
 
 	if (!s)
 		return 0;
 	k &= FBPF_NDFA - 1;
 	if (st == 0 || st >= s->h[FBPF_T_D(k, FBPF_D_NSTATES)])
 		return 0;
-	len = s->len[b & (FBPF_NBUF - 1)];
 	base = FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_BASE)] + st);
-	st = fbpf_step(s, k, st, base, '/');
-	for (i = 0; i < FBPF_NAME_MAX; i++) {
-		if (i >= len || st == 0)
-			break;
-		base = FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_BASE)] + st);
-		if (base & FBPF_BASE_SKIP)
-			break;
-		st = fbpf_step(s, k, st, base, FBPF_BUF(s, b, i));
-	}
-	return st;
+	w.s = s;
+	w.k = k;
+	w.st = fbpf_step(s, k, st, base, '/');
+	w.b = b;
+	w.len = s->len[b & (FBPF_NBUF - 1)];
+	FBPF_LOOP(FBPF_NAME_MAX, fbpf_walk_byte, &w);
+	return w.st;
 }
 
 /* The match state of "<path of st>/<name in buffer b>". A filter asks for
  * the same name's state several times: the last answer is kept until
  * buffer b is written (fbpf_put). */
-static inline __u64 fbpf_advance(struct fbpf_scratch *s, __u64 st, __u32 b)
+FBPF_INLINE __u64 fbpf_advance(struct fbpf_scratch *s, __u64 st, __u32 b)
 {
 	__u64 lo, hi;
 
@@ -123,7 +167,7 @@ static inline __u64 fbpf_advance(struct fbpf_scratch *s, __u64 st, __u32 b)
 }
 
 /* Offset of the hit list of automaton k's state st, 0 if none. */
-static inline __u32 fbpf_hit_list(struct fbpf_scratch *s, __u32 k, __u32 st)
+FBPF_INLINE __u32 fbpf_hit_list(struct fbpf_scratch *s, __u32 k, __u32 st)
 {
 	if (st == 0 || st >= s->h[FBPF_T_D(k, FBPF_D_NSTATES)])
 		return 0;
@@ -132,7 +176,7 @@ static inline __u32 fbpf_hit_list(struct fbpf_scratch *s, __u32 k, __u32 st)
 
 /* A field of the caller or the entry; sets s->known to 0 when the field
  * is the entry's and there is no entry. */
-FBPF_FUNC int fbpf_field(struct fbpf_scratch *s, __u32 f)
+FBPF_INLINE int fbpf_field(struct fbpf_scratch *s, __u32 f)
 {
 	__u32 m;
 
@@ -170,7 +214,7 @@ FBPF_FUNC int fbpf_field(struct fbpf_scratch *s, __u32 f)
 }
 
 /* One atom of a condition: instruction words w0, w1. */
-FBPF_FUNC int fbpf_atom(struct fbpf_scratch *s, __u32 w0, __u32 w1)
+FBPF_INLINE int fbpf_atom(struct fbpf_scratch *s, __u32 w0, __u32 w1)
 {
 	__u32 l, r, j, cnt, known;
 
@@ -209,82 +253,123 @@ FBPF_FUNC int fbpf_atom(struct fbpf_scratch *s, __u32 w0, __u32 w1)
 /* Run the condition program at `off`: 1 if it holds. Malformed: 0.
  * The boolean stack lives in the scratch area, not in registers, so that
  * the verifier sees one state per instruction, not one per stack value. */
+struct fbpf_cond_ctx {
+	struct fbpf_scratch *s;
+	__u32 off, n, bad;
+};
+
+static long fbpf_cond_insn(__u32 i, void *ctx)
+{
+	struct fbpf_cond_ctx *c = ctx;
+	struct fbpf_scratch *s = c->s;
+	__u32 w0, w1, op, v, a, b;
+
+	if (i >= c->n)
+		return 1;
+	w0 = FBPF_TAB(s, c->off + 1 + i * FBPF_INSN_WORDS);
+	w1 = FBPF_TAB(s, c->off + 2 + i * FBPF_INSN_WORDS);
+	op = w0 & 0xff;
+	if (op == FBPF_C_CMP || op == FBPF_C_IN) {
+		v = fbpf_atom(s, w0, w1) & 1;
+	} else if (op == FBPF_C_NOT) {
+		if (s->sp < 1)
+			goto bad;
+		s->stack ^= 1;
+		return 0;
+	} else if (op == FBPF_C_AND || op == FBPF_C_OR) {
+		if (s->sp < 2)
+			goto bad;
+		a = s->stack & 1;
+		b = (s->stack >> 1) & 1;
+		s->stack >>= 2;
+		s->sp -= 2;
+		v = op == FBPF_C_AND ? (a & b) : (a | b);
+	} else {
+		goto bad;
+	}
+	if (s->sp >= FBPF_STACK_MAX)
+		goto bad;
+	s->stack = (s->stack << 1) | v;
+	s->sp++;
+	return 0;
+bad:
+	c->bad = 1;
+	return 1;
+}
+
 FBPF_FUNC int fbpf_cond(struct fbpf_scratch *s, __u32 off)
 {
-	__u32 n, i, w0, w1, op, v, a, b;
+	struct fbpf_cond_ctx c;
 
 	if (!s)
 		return 0;
 	if (!off)
 		return 1;
-	n = FBPF_TAB(s, off);
-	if (n == 0 || n > FBPF_COND_MAX)
+	c.s = s;
+	c.off = off;
+	c.n = FBPF_TAB(s, off);
+	c.bad = 0;
+	if (c.n == 0 || c.n > FBPF_COND_MAX)
 		return 0;
 	s->stack = 0;
 	s->sp = 0;
-	for (i = 0; i < FBPF_COND_MAX; i++) {
-		if (i >= n)
-			break;
-		w0 = FBPF_TAB(s, off + 1 + i * FBPF_INSN_WORDS);
-		w1 = FBPF_TAB(s, off + 2 + i * FBPF_INSN_WORDS);
-		op = w0 & 0xff;
-		if (op == FBPF_C_CMP || op == FBPF_C_IN) {
-			v = fbpf_atom(s, w0, w1) & 1;
-		} else if (op == FBPF_C_NOT) {
-			if (s->sp < 1)
-				return 0;
-			s->stack ^= 1;
-			continue;
-		} else if (op == FBPF_C_AND || op == FBPF_C_OR) {
-			if (s->sp < 2)
-				return 0;
-			a = s->stack & 1;
-			b = (s->stack >> 1) & 1;
-			s->stack >>= 2;
-			s->sp -= 2;
-			v = op == FBPF_C_AND ? (a & b) : (a | b);
-		} else {
-			return 0;
-		}
-		if (s->sp >= FBPF_STACK_MAX)
-			return 0;
-		s->stack = (s->stack << 1) | v;
-		s->sp++;
-	}
+	FBPF_LOOP(FBPF_COND_MAX, fbpf_cond_insn, &c);
+	if (c.bad)
+		return 0;
 	return s->sp == 1 ? (int)(s->stack & 1) : 0;
 }
 
 /* Does the rule's condition hold? Notes whether it read the caller. */
-static inline int fbpf_rule_holds(struct fbpf_scratch *s, __u32 r)
+FBPF_INLINE int fbpf_rule_holds(struct fbpf_scratch *s, __u32 r)
 {
 	if (fbpf_rule_word(s, r, FBPF_RW_FLAGS) & FBPF_RF_CALLER)
 		s->caller = 1;
 	return fbpf_cond(s, fbpf_rule_word(s, r, FBPF_RW_COND));
 }
 
-static inline __u32 fbpf_xform_word(struct fbpf_scratch *s, __u32 x, __u32 w)
+FBPF_INLINE __u32 fbpf_xform_word(struct fbpf_scratch *s, __u32 x, __u32 w)
 {
 	return FBPF_TAB(s, s->h[FBPF_T_XFORMS] + x * FBPF_XFORM_WORDS + w);
+}
+
+struct fbpf_cmp_ctx {
+	struct fbpf_scratch *s;
+	__u32 b, at, off, n, other, same;
+};
+
+static long fbpf_cmp_pool_byte(__u32 i, void *ctx)
+{
+	struct fbpf_cmp_ctx *c = ctx;
+
+	if (i >= c->n)
+		return 1;
+	if (FBPF_BUF(c->s, c->b, c->at + i) != fbpf_str_byte(c->s, c->off + i)) {
+		c->same = 0;
+		return 1;
+	}
+	return 0;
 }
 
 /* Does buffer b hold, at byte `at`, the l-byte pool string at `off`? */
 FBPF_FUNC int fbpf_has_str(struct fbpf_scratch *s, __u32 b, __u32 at, __u32 off, __u32 l)
 {
-	__u32 i;
+	struct fbpf_cmp_ctx c;
 
 	if (!s || l > FBPF_XSTR_MAX)
 		return 0;
-	for (i = 0; i < FBPF_XSTR_MAX; i++) {
-		if (i >= l)
-			break;
-		if (FBPF_BUF(s, b, at + i) != fbpf_str_byte(s, off + i))
-			return 0;
-	}
-	return 1;
+	c.s = s;
+	c.b = b;
+	c.at = at;
+	c.off = off;
+	c.n = l;
+	c.other = 0;
+	c.same = 1;
+	FBPF_LOOP(FBPF_XSTR_MAX, fbpf_cmp_pool_byte, &c);
+	return c.same;
 }
 
 /* Does buffer b end with (and is it longer than) the pool string (off, l)? */
-static inline int fbpf_ends_with(struct fbpf_scratch *s, __u32 b, __u32 off, __u32 l)
+FBPF_INLINE int fbpf_ends_with(struct fbpf_scratch *s, __u32 b, __u32 off, __u32 l)
 {
 	__u32 len = s->len[b & (FBPF_NBUF - 1)];
 
@@ -296,30 +381,47 @@ static inline int fbpf_ends_with(struct fbpf_scratch *s, __u32 b, __u32 off, __u
  * (BPF functions take at most five arguments: to and from share one.) */
 #define FBPF_BUFS(to, from) ((to) | ((from) << 8))
 #define FBPF_POOL (FBPF_NBUF << 8) /* `from` of FBPF_BUFS: the string pool */
+struct fbpf_put_ctx {
+	struct fbpf_scratch *s;
+	__u32 to, from, at, src, n, pool;
+};
+
+static long fbpf_put_byte(__u32 i, void *ctx)
+{
+	struct fbpf_put_ctx *c = ctx;
+	struct fbpf_scratch *s = c->s;
+
+	if (i >= c->n)
+		return 1;
+	if (c->pool)
+		FBPF_BUF(s, c->to, c->at + i) = fbpf_str_byte(s, c->src + i);
+	else
+		FBPF_BUF(s, c->to, c->at + i) = FBPF_BUF(s, c->from, c->src + i);
+	return 0;
+}
+
 FBPF_FUNC int fbpf_put(struct fbpf_scratch *s, __u32 bufs, __u32 at, __u32 src, __u32 n)
 {
-	__u32 i, to = bufs & (FBPF_NBUF - 1), from = (bufs >> 8) & (FBPF_NBUF - 1);
-	int pool = (bufs & FBPF_POOL) != 0;
+	struct fbpf_put_ctx c;
 
 	if (!s)
 		return 0;
-	if (s->memo_b == to)
+	c.s = s;
+	c.to = bufs & (FBPF_NBUF - 1);
+	c.from = (bufs >> 8) & (FBPF_NBUF - 1);
+	c.pool = (bufs & FBPF_POOL) != 0;
+	c.at = at;
+	c.src = src;
+	c.n = n;
+	if (s->memo_b == c.to)
 		s->memo_b = FBPF_NBUF;
-	for (i = 0; i < FBPF_NAME_MAX; i++) {
-		FBPF_NO_MEMCPY(i);
-		if (i >= n)
-			break;
-		if (pool)
-			FBPF_BUF(s, to, at + i) = fbpf_str_byte(s, src + i);
-		else
-			FBPF_BUF(s, to, at + i) = FBPF_BUF(s, from, src + i);
-	}
+	FBPF_LOOP(FBPF_NAME_MAX, fbpf_put_byte, &c);
 	return 0;
 }
 
 /* Length of the name that transform x makes of buffer b, or 0 if x does
  * not apply to it. */
-static inline __u32 fbpf_forward_len(struct fbpf_scratch *s, __u32 x, __u32 b)
+FBPF_INLINE __u32 fbpf_forward_len(struct fbpf_scratch *s, __u32 x, __u32 b)
 {
 	__u32 len = s->len[b & (FBPF_NBUF - 1)];
 	__u32 kind = fbpf_xform_word(s, x, FBPF_XW_KIND);
@@ -335,35 +437,53 @@ static inline __u32 fbpf_forward_len(struct fbpf_scratch *s, __u32 x, __u32 b)
 /* The first rename rule of hit list `hits` below rule `below` (0: no
  * bound) that applies to name buffer b: pattern, condition, and a transform
  * that applies to the name. Returns it, or `below`. */
+struct fbpf_list_ctx {
+	struct fbpf_scratch *s;
+	__u32 hits, n, b, below, found, opmask;
+};
+
+static long fbpf_list_rename_one(__u32 i, void *ctx)
+{
+	struct fbpf_list_ctx *c = ctx;
+	struct fbpf_scratch *s = c->s;
+	__u32 r;
+
+	if (i >= c->n)
+		return 1;
+	r = FBPF_TAB(s, c->hits + 1 + i);
+	if (c->below && r >= c->below)
+		return 1;
+	if (r == 0 || r > s->h[FBPF_T_NRULES])
+		return 0;
+	if (fbpf_rule_word(s, r, FBPF_RW_KIND) != FBPF_R_RENAME)
+		return 0;
+	if (!fbpf_forward_len(s, fbpf_rule_word(s, r, FBPF_RW_A0), c->b))
+		return 0;
+	if (!fbpf_rule_holds(s, r))
+		return 0;
+	c->found = r;
+	return 1;
+}
+
 FBPF_FUNC int fbpf_list_rename(struct fbpf_scratch *s, __u32 hits, __u32 b, __u32 below)
 {
-	__u32 n, i;
+	struct fbpf_list_ctx c;
 
 	if (!s || !hits)
 		return below;
-	n = FBPF_TAB(s, hits);
-	for (i = 0; i < FBPF_HITS_MAX; i++) {
-		__u32 r;
-
-		if (i >= n)
-			break;
-		r = FBPF_TAB(s, hits + 1 + i);
-		if (below && r >= below)
-			break;
-		if (r == 0 || r > s->h[FBPF_T_NRULES])
-			continue;
-		if (fbpf_rule_word(s, r, FBPF_RW_KIND) != FBPF_R_RENAME)
-			continue;
-		if (!fbpf_forward_len(s, fbpf_rule_word(s, r, FBPF_RW_A0), b))
-			continue;
-		if (fbpf_rule_holds(s, r))
-			return r;
-	}
-	return below;
+	c.s = s;
+	c.hits = hits;
+	c.n = FBPF_TAB(s, hits);
+	c.b = b;
+	c.below = below;
+	c.found = below;
+	c.opmask = 0;
+	FBPF_LOOP(FBPF_HITS_MAX, fbpf_list_rename_one, &c);
+	return c.found;
 }
 
 /* The first rename rule that applies to name buffer b in directory st. */
-static inline __u32 fbpf_first_rename(struct fbpf_scratch *s, __u64 st, __u32 b)
+FBPF_INLINE __u32 fbpf_first_rename(struct fbpf_scratch *s, __u64 st, __u32 b)
 {
 	__u32 r;
 
@@ -422,29 +542,42 @@ FBPF_FUNC int fbpf_transform(struct fbpf_scratch *s, __u32 x, __u32 from, __u32 
 	return 1;
 }
 
-static inline void fbpf_copy_buf(struct fbpf_scratch *s, __u32 from, __u32 to)
+FBPF_INLINE void fbpf_copy_buf(struct fbpf_scratch *s, __u32 from, __u32 to)
 {
 	fbpf_put(s, FBPF_BUFS(to, from), 0, 0, s->len[from & (FBPF_NBUF - 1)]);
 	s->len[to & (FBPF_NBUF - 1)] = s->len[from & (FBPF_NBUF - 1)];
 }
 
+static long fbpf_cmp_buf_byte(__u32 i, void *ctx)
+{
+	struct fbpf_cmp_ctx *c = ctx;
+
+	if (i >= c->n)
+		return 1;
+	if (FBPF_BUF(c->s, c->b, i) != FBPF_BUF(c->s, c->other, i)) {
+		c->same = 0;
+		return 1;
+	}
+	return 0;
+}
+
 FBPF_FUNC int fbpf_same_buf(struct fbpf_scratch *s, __u32 x, __u32 y)
 {
-	__u32 i, len;
+	struct fbpf_cmp_ctx c;
 
 	if (!s)
 		return 0;
-	len = s->len[x & (FBPF_NBUF - 1)];
-
-	if (len != s->len[y & (FBPF_NBUF - 1)])
+	if (s->len[x & (FBPF_NBUF - 1)] != s->len[y & (FBPF_NBUF - 1)])
 		return 0;
-	for (i = 0; i < FBPF_NAME_MAX; i++) {
-		if (i >= len)
-			break;
-		if (FBPF_BUF(s, x, i) != FBPF_BUF(s, y, i))
-			return 0;
-	}
-	return 1;
+	c.s = s;
+	c.b = x;
+	c.other = y;
+	c.n = s->len[x & (FBPF_NBUF - 1)];
+	c.at = 0;
+	c.off = 0;
+	c.same = 1;
+	FBPF_LOOP(FBPF_NAME_MAX, fbpf_cmp_buf_byte, &c);
+	return c.same;
 }
 
 /* The shown name of stored name `from`, into `to`. Returns the rename rule. */
@@ -465,6 +598,8 @@ FBPF_FUNC int fbpf_forward(struct fbpf_scratch *s, __u64 dir, __u32 from, __u32 
  * The stored name that shown name `from` stands for, into `to`.
  * Returns 1 + the deciding rename rule (1 when the name is not renamed),
  * or 0 when no stored name is shown under this name.
+ * (A plain loop, not FBPF_LOOP: a callback frame here would make the
+ * deepest call chain, down to a condition's atoms, exceed BPF's 8 frames.)
  */
 FBPF_FUNC int fbpf_inverse(struct fbpf_scratch *s, __u64 dir, __u32 from, __u32 to)
 {
@@ -499,35 +634,47 @@ FBPF_FUNC int fbpf_inverse(struct fbpf_scratch *s, __u64 dir, __u32 from, __u32 
 
 /* Lower s->first[] to the first applying rule of each kind in hit list
  * `hits`, for the operations in opmask. */
+static long fbpf_scan_one(__u32 i, void *ctx)
+{
+	struct fbpf_list_ctx *c = ctx;
+	struct fbpf_scratch *s = c->s;
+	__u32 r, k;
+
+	if (i >= c->n)
+		return 1;
+	r = FBPF_TAB(s, c->hits + 1 + i);
+	if (r == 0 || r > s->h[FBPF_T_NRULES])
+		return 0;
+	k = fbpf_rule_word(s, r, FBPF_RW_KIND) & 7;
+	if (k == 0 || k > FBPF_R_ATTR || k == FBPF_R_RENAME || (s->first[k] && s->first[k] < r))
+		return 0;
+	if (!(fbpf_rule_word(s, r, FBPF_RW_OPS) & c->opmask))
+		return 0;
+	if (fbpf_rule_holds(s, r))
+		s->first[k] = r;
+	return 0;
+}
+
 FBPF_FUNC int fbpf_scan_list(struct fbpf_scratch *s, __u32 hits, __u32 opmask)
 {
-	__u32 n, i, k;
+	struct fbpf_list_ctx c;
 
 	if (!s || !hits)
 		return 0;
-	n = FBPF_TAB(s, hits);
-	for (i = 0; i < FBPF_HITS_MAX; i++) {
-		__u32 r;
-
-		if (i >= n)
-			break;
-		r = FBPF_TAB(s, hits + 1 + i);
-		if (r == 0 || r > s->h[FBPF_T_NRULES])
-			continue;
-		k = fbpf_rule_word(s, r, FBPF_RW_KIND) & 7;
-		if (k == 0 || k > FBPF_R_ATTR || k == FBPF_R_RENAME || (s->first[k] && s->first[k] < r))
-			continue;
-		if (!(fbpf_rule_word(s, r, FBPF_RW_OPS) & opmask))
-			continue;
-		if (fbpf_rule_holds(s, r))
-			s->first[k] = r;
-	}
+	c.s = s;
+	c.hits = hits;
+	c.n = FBPF_TAB(s, hits);
+	c.opmask = opmask;
+	c.b = 0;
+	c.below = 0;
+	c.found = 0;
+	FBPF_LOOP(FBPF_HITS_MAX, fbpf_scan_one, &c);
 	return 0;
 }
 
 /* Fill s->first[] with the first applying rule of each kind at state st
  * for the operations in opmask: the union of the two automata's lists. */
-static inline void fbpf_scan(struct fbpf_scratch *s, __u64 st, __u32 opmask)
+FBPF_INLINE void fbpf_scan(struct fbpf_scratch *s, __u64 st, __u32 opmask)
 {
 	__u32 k;
 
@@ -537,6 +684,31 @@ static inline void fbpf_scan(struct fbpf_scratch *s, __u64 st, __u32 opmask)
 	fbpf_scan_list(s, fbpf_hit_list(s, 1, (__u32)(st >> 32)), opmask);
 }
 
+/* The input name into buffer FBPF_B_IN, the mapped name out of FBPF_B_MAP. */
+struct fbpf_sctx {
+	struct fbpf_scratch *s; /* bpf_loop's context must be on the stack */
+};
+
+static long fbpf_name_in_byte(__u32 i, void *ctx)
+{
+	struct fbpf_scratch *s = ((struct fbpf_sctx *)ctx)->s;
+
+	if (i >= s->len[FBPF_B_IN])
+		return 1;
+	FBPF_BUF(s, FBPF_B_IN, i) = s->a.name[i & FBPF_NAME_MAX];
+	return 0;
+}
+
+static long fbpf_name_out_byte(__u32 i, void *ctx)
+{
+	struct fbpf_scratch *s = ((struct fbpf_sctx *)ctx)->s;
+
+	if (i >= s->a.out_name_len)
+		return 1;
+	s->a.out_name[i & FBPF_NAME_MAX] = FBPF_BUF(s, FBPF_B_MAP, i);
+	return 0;
+}
+
 /*
  * The filter: reads s->a's inputs, writes its outputs, returns the verdict.
  * Tables: the header must already be in s->h (fbpf_load_header).
@@ -544,13 +716,15 @@ static inline void fbpf_scan(struct fbpf_scratch *s, __u64 st, __u32 opmask)
 FBPF_FUNC int fbpf_filter(struct fbpf_scratch *s)
 {
 	struct fbpf_args *a;
-	__u32 op, phase, opmask, i, r;
+	struct fbpf_sctx sc;
+	__u32 op, phase, opmask, r;
 	__u64 st;
 	int decide;
 
 	if (!s)
 		return FBPF_CONTINUE;
 	a = &s->a;
+	sc.s = s;
 	a->verdict = FBPF_CONTINUE;
 	a->err = 0;
 	a->out_flags = 0;
@@ -582,13 +756,8 @@ FBPF_FUNC int fbpf_filter(struct fbpf_scratch *s)
 	if (a->name_len) {
 		__u32 len = a->name_len > FBPF_NAME_MAX ? FBPF_NAME_MAX : a->name_len;
 
-		for (i = 0; i < FBPF_NAME_MAX; i++) {
-			FBPF_NO_MEMCPY(i);
-			if (i >= len)
-				break;
-			FBPF_BUF(s, FBPF_B_IN, i) = a->name[i & FBPF_NAME_MAX];
-		}
 		s->len[FBPF_B_IN] = len;
+		FBPF_LOOP(FBPF_NAME_MAX, fbpf_name_in_byte, &sc);
 		if (op == FBPF_OP_READDIR && phase == FBPF_POST) {
 			/* stored name in, shown name out; eclipsed names are omitted */
 			r = fbpf_forward(s, st, FBPF_B_IN, FBPF_B_MAP);
@@ -612,12 +781,7 @@ FBPF_FUNC int fbpf_filter(struct fbpf_scratch *s)
 			r = r - 1;
 		}
 		a->out_name_len = s->len[FBPF_B_MAP];
-		for (i = 0; i < FBPF_NAME_MAX; i++) {
-			FBPF_NO_MEMCPY(i);
-			if (i >= a->out_name_len)
-				break;
-			a->out_name[i & FBPF_NAME_MAX] = FBPF_BUF(s, FBPF_B_MAP, i);
-		}
+		FBPF_LOOP(FBPF_NAME_MAX, fbpf_name_out_byte, &sc);
 		a->out_name[a->out_name_len & FBPF_NAME_MAX] = 0;
 		a->out_flags |= FBPF_OUT_NAME;
 		a->rule = r;
@@ -670,7 +834,7 @@ out:
 }
 
 /* Copy the table header into the scratch area. */
-static inline void fbpf_load_header(struct fbpf_scratch *s)
+FBPF_INLINE void fbpf_load_header(struct fbpf_scratch *s)
 {
 	__u32 i;
 
