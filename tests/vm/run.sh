@@ -174,6 +174,9 @@ pack_initrd() {
 	[ ! -d "$STAGE/benchpolicies" ] || cp -a "$STAGE/benchpolicies" "$dir/fbpf/"
 	cp "$STAGE/kmod-$kver/fbpf.ko" "$dir/lib/modules/fbpf.ko" 2>/dev/null || true
 	cp "$SRC"/tests/vm/guest/*.sh "$dir/fbpf/"
+	# the example handler (a POSIX sh script) that the examples tests run
+	mkdir -p "$dir/fbpf/examples"
+	cp -a "$SRC/examples/handler" "$dir/fbpf/examples/"
 	cp "$SRC/tests/vm/init" "$dir/init"
 	chmod 755 "$dir/init"
 	# the libraries the binaries need, as ldd in the root names them

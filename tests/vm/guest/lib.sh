@@ -63,6 +63,7 @@ run_fstest() {
 	fi
 	mkdir -p "/tmp/fstest-$mode"
 	FBPF_RUN=/fbpf/bin/fbpf-run FBPF_MODE=$mode FBPF_POLICY_DIR=/fbpf/policies \
+		FBPF_EXAMPLES_DIR=/fbpf/examples \
 		FBPF_SCRATCH=/tmp/fstest-$mode CK_VERBOSITY=verbose CK_DEFAULT_TIMEOUT=300 \
 		/fbpf/bin/fbpf_fstest >"/tmp/fstest-$mode.log" 2>&1
 	rc=$?
