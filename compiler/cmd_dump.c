@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "backend.h"
 #include "commands.h"
 #include "object.h"
@@ -225,9 +226,9 @@ int cmd_dump(int argc, char **argv)
 	}
 	if (json) {
 		printf("{\"policy\":");
-		json_string(stdout, o->meta.policy);
+		fbpf_json_string(stdout, o->meta.policy);
 		printf(",\"abi\":%u,\"source_file\":", o->meta.abi);
-		json_string(stdout, o->file);
+		fbpf_json_string(stdout, o->file);
 		printf(",\"filters\":[");
 		for (op = 0, c = 0; op < FBPF_OP_COUNT; op++)
 			for (ph = 0; ph < 2; ph++)
@@ -236,7 +237,7 @@ int cmd_dump(int argc, char **argv)
 		printf("],\"handlers\":[");
 		for (r = 0; r < o->meta.nhandlers; r++) {
 			printf(r ? "," : "");
-			json_string(stdout, o->handlers[r]);
+			fbpf_json_string(stdout, o->handlers[r]);
 		}
 		printf("],\"automata\":[");
 		for (c = 0; c < FBPF_NDFA; c++)
@@ -251,7 +252,7 @@ int cmd_dump(int argc, char **argv)
 			printf("%s{\"index\":%u,\"kind\":\"%s\",\"ops\":%u,\"line\":%u,\"flags\":%u,\"a0\":%u,\"source\":",
 			       r > 1 ? "," : "", r, rule_kind_name((int)W(at + FBPF_RW_KIND)), W(at + FBPF_RW_OPS),
 			       W(at + FBPF_RW_LINE), W(at + FBPF_RW_FLAGS), W(at + FBPF_RW_A0));
-			json_string(stdout, fbpf_object_source_line(o, W(at + FBPF_RW_LINE), src, sizeof(src)) ? src : "");
+			fbpf_json_string(stdout, fbpf_object_source_line(o, W(at + FBPF_RW_LINE), src, sizeof(src)) ? src : "");
 			printf("}");
 		}
 		printf("]}\n");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "commands.h"
 #include "eval.h"
 #include "object.h"
@@ -243,26 +244,26 @@ int cmd_explain(int argc, char **argv)
 			snprintf(outcome, sizeof(outcome), "allowed: continues to the lower filesystem");
 		if (json) {
 			printf("{\"path\":");
-			json_string(stdout, argv[optind + 1]);
+			fbpf_json_string(stdout, argv[optind + 1]);
 			printf(",\"stored\":");
-			json_string(stdout, stored);
+			fbpf_json_string(stdout, stored);
 			printf(",\"op\":\"%s\",\"uid\":%u,\"gid\":%u,\"pid\":%u,\"verdict\":\"%s\"", op_name((int)op),
 			       uid, gid, pid, verdict == FBPF_ERROR ? "error" : verdict == FBPF_DEFER ? "defer" : "continue");
 			if (verdict == FBPF_ERROR) {
 				printf(",\"errno\":%u,\"errno_name\":", a.err);
-				json_string(stdout, en ? en : "");
+				fbpf_json_string(stdout, en ? en : "");
 			}
 			if (verdict == FBPF_DEFER) {
 				printf(",\"handler\":");
-				json_string(stdout, a.handler < o->meta.nhandlers ? o->handlers[a.handler] : "");
+				fbpf_json_string(stdout, a.handler < o->meta.nhandlers ? o->handlers[a.handler] : "");
 			}
 			printf(",\"hidden\":%s,\"caller_dependent\":%s,\"rule\":%u,\"line\":%u,\"rule_text\":",
 			       (a.out_flags & FBPF_OUT_HIDDEN) ? "true" : "false",
 			       (a.out_flags & FBPF_OUT_CALLER) ? "true" : "false", a.rule,
 			       fbpf_object_rule_line(o, a.rule));
-			json_string(stdout, rtext);
+			fbpf_json_string(stdout, rtext);
 			printf(",\"decided_at\":");
-			json_string(stdout, shown_at);
+			fbpf_json_string(stdout, shown_at);
 			printf(",\"renamed_by\":%u", rename_rule);
 			if (a.out_flags & FBPF_OUT_ATTR)
 				printf(",\"attr\":{\"set\":%u,\"uid\":%u,\"gid\":%u,\"mode_and\":%u,\"mode_or\":%u}",

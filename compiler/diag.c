@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "json.h"
 
 #define INDENT "    "
 
@@ -35,78 +36,6 @@ void diag_init(struct diag *d, const char *file, const char *source, FILE *out)
 	d->file = file;
 	d->source = source;
 	d->out = out ? out : stderr;
-}
-
-/* Length of the well-formed UTF-8 sequence at s (at most n bytes), 0 if the
- * byte at s does not start one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len, i;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
-void json_string(FILE *f, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t n = strlen((const char *)p), i = 0;
-
-	fputc('"', f);
-	while (i < n) {
-		unsigned c = p[i];
-		size_t l;
-
-		if (c == '"' || c == '\\') {
-			fputc('\\', f);
-			fputc((int)c, f);
-		} else if (c == '\n') {
-			fputs("\\n", f);
-		} else if (c == '\r') {
-			fputs("\\r", f);
-		} else if (c == '\t') {
-			fputs("\\t", f);
-		} else if (c < 0x20 || c == 0x7f) {
-			fprintf(f, "\\u%04x", c);
-		} else if (c >= 0x80) {
-			l = utf8_len(p + i, n - i);
-			if (!l) {
-				fputs("\\ufffd", f); /* not UTF-8: JSON text must be */
-			} else {
-				fwrite(p + i, 1, l, f);
-				i += l - 1;
-			}
-		} else {
-			fputc((int)c, f);
-		}
-		i++;
-	}
-	fputc('"', f);
 }
 
 /* The message, with control bytes shown as \xNN so that quoted input cannot
@@ -171,7 +100,7 @@ static void quote_line(struct diag *d, struct loc loc)
 		end = n;
 	fputs(INDENT, f);
 	for (i = 0; i < n; i += l) {
-		l = s[i] < 0x80 ? 1 : utf8_len(s + i, n - i);
+		l = s[i] < 0x80 ? 1 : fbpf_utf8_len(s + i, n - i);
 		if (!l) {
 			fputc('?', f);
 			l = 1;
@@ -187,7 +116,7 @@ static void quote_line(struct diag *d, struct loc loc)
 	}
 	fputs("\n" INDENT, f);
 	for (i = 0; i < start; i += l) {
-		l = s[i] < 0x80 ? 1 : utf8_len(s + i, n - i);
+		l = s[i] < 0x80 ? 1 : fbpf_utf8_len(s + i, n - i);
 		if (!l)
 			l = 1;
 		fputc(s[i] == '\t' ? '\t' : ' ', f);
@@ -197,11 +126,11 @@ static void quote_line(struct diag *d, struct loc loc)
 	fputc('^', f);
 	i = start;
 	if (i < n) {
-		l = s[i] < 0x80 ? 1 : utf8_len(s + i, n - i);
+		l = s[i] < 0x80 ? 1 : fbpf_utf8_len(s + i, n - i);
 		i += l ? l : 1;
 	}
 	for (; i < end; i += l) {
-		l = s[i] < 0x80 ? 1 : utf8_len(s + i, n - i);
+		l = s[i] < 0x80 ? 1 : fbpf_utf8_len(s + i, n - i);
 		if (!l)
 			l = 1;
 		fputc('~', f);
@@ -219,10 +148,10 @@ static void emit(struct diag *d, enum sev sev, const struct loc *loc, const char
 	d->out = f;
 	if (d->json) {
 		fputs("{\"file\":", f);
-		json_string(f, file);
+		fbpf_json_string(f, file);
 		fprintf(f, ",\"line\":%d,\"col\":%d,\"severity\":\"%s\",\"message\":",
 			loc ? loc->line : 0, loc ? loc->col : 0, sev == SEV_FATAL ? "fatal" : sev_name[sev]);
-		json_string(f, msg);
+		fbpf_json_string(f, msg);
 		fputs("}\n", f);
 		fflush(f);
 		return;

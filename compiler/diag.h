@@ -41,8 +41,4 @@ void diag_plain(struct diag *d, const char *fmt, ...) __attribute__((format(prin
  * likely typo; NULL otherwise. `cands` ends with NULL. */
 const char *did_you_mean(const char *word, const char *const *cands);
 
-/* s as a JSON string literal (quotes, escapes; bytes that are not UTF-8
- * become U+FFFD). */
-void json_string(FILE *f, const char *s);
-
 #endif

@@ -28,13 +28,14 @@ else()
     ${CMAKE_SOURCE_DIR}/compiler/sema.c
     ${CMAKE_SOURCE_DIR}/compiler/glob.c
     ${CMAKE_SOURCE_DIR}/compiler/dfa.c
+    ${CMAKE_SOURCE_DIR}/runtime/json.c
     ${CMAKE_BINARY_DIR}/compiler/parser.c
     ${CMAKE_BINARY_DIR}/compiler/lexer.c)
   file(GLOB fuzz_headers ${CMAKE_SOURCE_DIR}/compiler/*.h)
   add_custom_command(OUTPUT ${FBPF_FUZZ_BIN}
     COMMAND ${FBPF_CLANG} -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined
             -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-            -I${CMAKE_SOURCE_DIR}/compiler -I${CMAKE_BINARY_DIR}/compiler -I${FBPF_STDLIB_DIR}
+            -I${CMAKE_SOURCE_DIR}/compiler -I${CMAKE_BINARY_DIR}/compiler -I${CMAKE_SOURCE_DIR}/runtime -I${FBPF_STDLIB_DIR}
             ${fuzz_sources} -o ${FBPF_FUZZ_BIN}
     DEPENDS ${fuzz_sources} ${fuzz_headers} ${CMAKE_BINARY_DIR}/compiler/parser.h
     COMMENT "Building the parser fuzzer with ${FBPF_CLANG}"
