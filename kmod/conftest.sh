@@ -22,6 +22,8 @@ have fs.h 'int vfs_rmdir\(struct mnt_idmap \*, struct inode \*, struct dentry \*
 have fs.h 'int vfs_create\(struct mnt_idmap \*, struct dentry \*' FBPF_HAVE_CREATE_NODIR
 have fs.h 'struct dentry \*old_parent;' FBPF_HAVE_RENAMEDATA_PARENT
 have dcache.h 'int \(\*d_revalidate\)\(struct inode \*' FBPF_HAVE_REVALIDATE_DIR
+# struct bpf_prog has its own "sleepable" bit (6.10), not prog->aux->sleepable
+have bpf.h 'sleepable:1;[[:space:]]*/\* BPF program is sleepable' FBPF_HAVE_PROG_SLEEPABLE
 have dcache.h 'void set_default_d_op' FBPF_HAVE_SET_DEFAULT_D_OP
 have backing-file.h 'struct file \*user_file;' FBPF_HAVE_BF_CTX_USER_FILE
 have backing-file.h 'backing_file_open\(const struct file \*' FBPF_HAVE_BF_OPEN_FILE

@@ -6,11 +6,13 @@
  * The argument block is allocated from a slab cache, so the programs get a
  * real kernel pointer they can copy with bpf_probe_read_kernel(). A filter
  * runs under rcu_read_lock(), which keeps the struct_ops map alive while it
- * runs; nothing here sleeps inside that section.
+ * runs, and with preemption disabled, which keeps its per-CPU working copy of
+ * the arguments its own; nothing here sleeps inside that section.
  */
 #include "fbpf.h"
 
 #include <linux/cred.h>
+#include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/uidgid.h>
 
@@ -151,8 +153,20 @@ int fbpf_filter(struct super_block *sb, struct fbpf_args *a, u32 op, u32 phase)
 	ops = rcu_dereference(FBPF_SB(sb)->pol->ops);
 	if (ops) {
 		fn = fbpf_member(ops, op, phase);
-		if (fn)
+		/*
+		 * A filter works on a copy of @a in a per-CPU map (see
+		 * stdlib/fbpf_bpf.h), and the BPF trampoline only disables
+		 * migration. On a preemptible kernel a task preempted inside
+		 * its filter would find the copy overwritten by the filter of
+		 * the task that ran meanwhile on the same CPU: another
+		 * caller's answer. Filters never sleep (ops.c refuses
+		 * sleepable programs) and are bounded by the verifier.
+		 */
+		if (fn) {
+			preempt_disable();
 			ret = fn(a);
+			preempt_enable();
+		}
 	}
 	rcu_read_unlock();
 

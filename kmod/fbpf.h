@@ -81,13 +81,23 @@ struct fbpf_sb {
 /* fbpf_inode.flags */
 #define FBPF_I_CALLER	(1u << 0) /* an answer depended on the caller */
 #define FBPF_I_REVAL	(1u << 1) /* re-run the lookup on every use (DEFER) */
+#define FBPF_I_UNCHECKED (1u << 2) /* made or renamed through the view: the
+					 lookup filters have not answered for
+					 its name yet; re-run them once */
 
+/*
+ * @state, @flags and @gen are what the lookup filters answered for the
+ * inode's name. A rename changes them under i_lock and bumps @moves, so that
+ * a revalidation that ran the filters for the old name does not store its
+ * answer over the new one.
+ */
 struct fbpf_inode {
 	struct inode vfs_inode;
 	struct path lower;		/* the lower entry this inode shows */
 	u64 state;			/* match state, from lookup_pre */
 	unsigned int flags;		/* FBPF_I_* */
 	unsigned int gen;		/* fbpf_gen() when state was computed */
+	unsigned int moves;		/* renames of this inode */
 };
 
 static inline struct fbpf_sb *FBPF_SB(const struct super_block *sb)

@@ -50,6 +50,7 @@ struct inode *fbpf_alloc_inode(struct super_block *sb)
 	fi->state = FBPF_STATE_DEAD;
 	fi->flags = 0;
 	fi->gen = 0;
+	fi->moves = 0;
 	return &fi->vfs_inode;
 }
 

@@ -12,8 +12,10 @@
  *
  * Caches: negative dentries are never kept (the next lookup asks again); a
  * positive dentry whose answers depended on the caller is re-checked (the
- * filters re-run) on every use, and so is every dentry after the policy is
- * replaced or a directory is renamed.
+ * filters re-run) on every use; an entry made or renamed through the view is
+ * re-checked once under its new name (only the operation's own filter saw
+ * it), and so is every dentry after the policy is replaced or a directory is
+ * renamed.
  */
 #include "fbpf.h"
 #include "compat.h"
@@ -153,7 +155,7 @@ static int fbpf_recheck(struct inode *dir, const struct qstr *name,
 	struct super_block *sb = inode->i_sb;
 	struct fbpf_inode *fi = FBPF_I(inode);
 	struct dentry *lower = fi->lower.dentry;
-	unsigned int gen = fbpf_gen(sb), iflags = 0;
+	unsigned int gen = fbpf_gen(sb), iflags = 0, moves;
 	struct fbpf_args *a;
 	struct qstr stored;
 	bool same;
@@ -162,6 +164,9 @@ static int fbpf_recheck(struct inode *dir, const struct qstr *name,
 
 	if (name->len > FBPF_NAME_MAX)
 		return 0;
+	spin_lock(&inode->i_lock);
+	moves = fi->moves;
+	spin_unlock(&inode->i_lock);
 	a = fbpf_args_alloc();
 	if (!a)
 		return -ENOMEM;
@@ -189,10 +194,15 @@ static int fbpf_recheck(struct inode *dir, const struct qstr *name,
 	/* ERROR and DEFER: a fresh lookup gives the answer */
 	if (a->verdict != FBPF_CONTINUE)
 		goto out;
-	WRITE_ONCE(fi->state, state);
-	WRITE_ONCE(fi->flags, iflags);
-	WRITE_ONCE(fi->gen, gen);
-	ret = 1;
+	/* renamed meanwhile: this answer was for the old name */
+	spin_lock(&inode->i_lock);
+	if (fi->moves == moves) {
+		WRITE_ONCE(fi->state, state);
+		WRITE_ONCE(fi->flags, iflags);
+		WRITE_ONCE(fi->gen, gen);
+		ret = 1;
+	}
+	spin_unlock(&inode->i_lock);
 out:
 	fbpf_args_free(a);
 	return ret;
@@ -217,7 +227,8 @@ static int fbpf_d_revalidate(FBPF_REVALIDATE_ARGS)
 	lower = READ_ONCE(fi->lower.dentry);
 	if (!lower || d_unhashed(lower))
 		return 0;	/* removed from the lower directory */
-	fresh = !(READ_ONCE(fi->flags) & (FBPF_I_CALLER | FBPF_I_REVAL)) &&
+	fresh = !(READ_ONCE(fi->flags) &
+		  (FBPF_I_CALLER | FBPF_I_REVAL | FBPF_I_UNCHECKED)) &&
 		READ_ONCE(fi->gen) == fbpf_gen(inode->i_sb);
 
 	if (flags & LOOKUP_RCU) {
@@ -295,7 +306,13 @@ static int fbpf_make(struct inode *dir, struct dentry *dentry,
 	if (err)
 		goto out;
 	stored = fbpf_stored_name(a);
-	iflags = (a->out_flags & FBPF_OUT_CALLER) ? FBPF_I_CALLER : 0;
+	/*
+	 * Only the create filter has seen the name, without the entry: the
+	 * lookup filters run on its first use, as for any other name.
+	 */
+	iflags = FBPF_I_UNCHECKED;
+	if (a->out_flags & FBPF_OUT_CALLER)
+		iflags |= FBPF_I_CALLER;
 
 	err = mnt_want_write(fdir->lower.mnt);
 	if (err)
@@ -542,6 +559,17 @@ out_unlock:
 #endif
 }
 
+static void fbpf_moved(struct inode *inode, u64 state)
+{
+	struct fbpf_inode *fi = FBPF_I(inode);
+
+	spin_lock(&inode->i_lock);
+	WRITE_ONCE(fi->state, state);
+	WRITE_ONCE(fi->flags, READ_ONCE(fi->flags) | FBPF_I_UNCHECKED);
+	fi->moves++;
+	spin_unlock(&inode->i_lock);
+}
+
 static int fbpf_rename(struct mnt_idmap *idmap, struct inode *olddir,
 		       struct dentry *old, struct inode *newdir,
 		       struct dentry *new, unsigned int flags)
@@ -581,10 +609,15 @@ static int fbpf_rename(struct mnt_idmap *idmap, struct inode *olddir,
 	if (err)
 		goto out;
 
-	/* the moved inodes now sit at other paths */
-	WRITE_ONCE(FBPF_I(oldi)->state, a2->state);
+	/*
+	 * The moved inodes now sit at other paths, under names the lookup
+	 * filters have not answered for (only the rename filters have): the
+	 * next use of each runs them, and learns, among other things, whether
+	 * the answer there depends on the caller.
+	 */
+	fbpf_moved(oldi, a2->state);
 	if ((flags & RENAME_EXCHANGE) && newi)
-		WRITE_ONCE(FBPF_I(newi)->state, a1->state);
+		fbpf_moved(newi, a1->state);
 	dirs = S_ISDIR(oldi->i_mode) ||
 	       ((flags & RENAME_EXCHANGE) && newi && S_ISDIR(newi->i_mode));
 	if (dirs)	/* and so do the entries below them */

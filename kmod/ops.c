@@ -171,6 +171,27 @@ static int fbpf_ops_init_member(const struct btf_type *t,
 	return 1;
 }
 
+/*
+ * Filters run with preemption disabled (engine.c): a sleepable program
+ * cannot be one.
+ */
+static int fbpf_ops_check_member(const struct btf_type *t,
+				 const struct btf_member *member,
+				 const struct bpf_prog *prog)
+{
+#ifdef FBPF_HAVE_PROG_SLEEPABLE
+	bool sleepable = prog->sleepable;
+#else
+	bool sleepable = prog->aux->sleepable;
+#endif
+
+	if (sleepable) {
+		pr_info("fbpf_ops filters cannot be sleepable: use SEC(\"struct_ops/...\"), not struct_ops.s\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int fbpf_ops_init(struct btf *btf)
 {
 	fbpf_btf = btf;
@@ -239,6 +260,7 @@ static struct bpf_struct_ops fbpf_bpf_ops = {
 	.verifier_ops	= &fbpf_verifier_ops,
 	.init		= fbpf_ops_init,
 	.init_member	= fbpf_ops_init_member,
+	.check_member	= fbpf_ops_check_member,
 	.reg		= fbpf_ops_reg,
 	.unreg		= fbpf_ops_unreg,
 	.update		= fbpf_ops_update,

@@ -7,6 +7,9 @@
  *                                 exit 0; exit 1 with libbpf's and the
  *                                 verifier's messages when loading fails
  *   fbpf_vmtest open PATH         open PATH read-only; print "errno N" (0: it opened)
+ *   fbpf_vmtest as UID stat|access PATH
+ *                                 stat(PATH) or access(PATH, F_OK) as uid and
+ *                                 gid UID (no other groups); print "errno N"
  *   fbpf_vmtest loop PATH SECS    read PATH again and again for SECS seconds;
  *                                 print "reads N errors M first-error E"
  *   fbpf_vmtest reload MNT OBJ    fbpf_kernel_reload(): switch the kernel-mode
@@ -23,6 +26,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +93,30 @@ static int cmd_open(const char *path)
 	printf("errno %d\n", fd < 0 ? errno : 0);
 	if (fd >= 0)
 		close(fd);
+	return 0;
+}
+
+static int cmd_as(const char *uidstr, const char *what, const char *path)
+{
+	char *end;
+	unsigned long uid = strtoul(uidstr, &end, 10);
+	struct stat st;
+	int r;
+
+	if (*uidstr == '\0' || *end || uid >= 65534) {
+		fprintf(stderr, "fbpf_vmtest: as wants a numeric uid below 65534, not '%s'\n", uidstr);
+		return 2;
+	}
+	if (strcmp(what, "stat") && strcmp(what, "access")) {
+		fprintf(stderr, "fbpf_vmtest: as UID stat|access PATH: unknown operation '%s'\n", what);
+		return 2;
+	}
+	if (setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid)) {
+		fprintf(stderr, "fbpf_vmtest: cannot become uid %lu: %s\n", uid, strerror(errno));
+		return 2;
+	}
+	r = strcmp(what, "stat") ? access(path, F_OK) : stat(path, &st);
+	printf("errno %d\n", r ? errno : 0);
 	return 0;
 }
 
@@ -292,6 +320,8 @@ int main(int argc, char **argv)
 		return cmd_attach(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "open"))
 		return cmd_open(argv[2]);
+	if (argc == 5 && !strcmp(argv[1], "as"))
+		return cmd_as(argv[2], argv[3], argv[4]);
 	if (argc == 4 && !strcmp(argv[1], "loop"))
 		return cmd_loop(argv[2], atof(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "reload")) {
@@ -305,7 +335,7 @@ int main(int argc, char **argv)
 	}
 	if (argc == 6 && !strcmp(argv[1], "stress"))
 		return cmd_stress(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
-	fprintf(stderr, "usage: fbpf_vmtest attach OBJ | open PATH | loop PATH SECS | reload MNT OBJ | "
-			"stress MNT LOWER NPROC NITER\n");
+	fprintf(stderr, "usage: fbpf_vmtest attach OBJ | open PATH | as UID stat|access PATH | loop PATH SECS | "
+			"reload MNT OBJ | stress MNT LOWER NPROC NITER\n");
 	return 2;
 }

@@ -218,6 +218,37 @@ else
 	fail daemon-killed "fbpf-run mount --mode kernel failed: $(mount_log)"
 fi
 
+# ---- a rename moves a cached entry under a name whose answer depends on the
+# caller (policy callers: hide "/home/*" unless uid == owner or uid == 0): the
+# entry must not keep, for other callers, the answer it had at its old name.
+# access(F_OK) runs no filter of its own: only the lookup can refuse it.
+fresh
+mkdir "$T/lower/home" "$T/lower/x"
+echo root >"$T/lower/x/f"
+if "$RUN" mount /fbpf/policies/callers.o "$T/lower" "$T/mnt" --mode kernel >"$T.mount.log" 2>&1; then
+	ok=1
+	why=
+	got=$($VT as 1000 access "$T/mnt/x/f")
+	[ "$got" = "errno 0" ] || { ok=0; why="$why uid 1000 got '$got' for x/f before the rename;"; }
+	[ -e "$T/mnt/x/f" ] || { ok=0; why="$why root cannot see x/f;"; }
+	if mv "$T/mnt/x/f" "$T/mnt/home/f"; then
+		for op in access stat; do
+			got=$($VT as 1000 $op "$T/mnt/home/f")
+			[ "$got" = "errno 2" ] || { ok=0; why="$why $op as uid 1000 got '$got' for home/f (root's) after the rename, want errno 2;"; }
+		done
+		[ -e "$T/mnt/home/f" ] || { ok=0; why="$why root cannot see home/f after the rename;"; }
+		got=$($VT as 1000 access "$T/mnt/home/f")
+		[ "$got" = "errno 2" ] || { ok=0; why="$why uid 1000 got '$got' for home/f after root looked at it, want errno 2;"; }
+	else
+		ok=0
+		why="$why mv x/f home/f failed in the view;"
+	fi
+	[ $ok = 1 ] && pass caller-answer-after-rename || fail caller-answer-after-rename "$why"
+	"$RUN" umount "$T/mnt" >/dev/null 2>&1 || umount -l "$T/mnt"
+else
+	fail caller-answer-after-rename "fbpf-run mount --mode kernel failed: $(mount_log)"
+fi
+
 # ---- concurrent stress: nothing lost, nothing in the kernel log
 fresh
 if kmount vm_stress; then
