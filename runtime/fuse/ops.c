@@ -239,6 +239,19 @@ static void reply_new(struct fs *fs, fuse_req_t req, struct node *p, const char 
 	}
 	if (caller)
 		n->caller = 1;
+	if (fs->rules && fbpf_has_filter(fs->obj, FBPF_OP_LOOKUP, FBPF_POST)) {
+		/* The create was decided by its own filter; a lookup of the new
+		 * entry may answer otherwise (a hide that reads the type, say).
+		 * Then the kernel must not keep this answer: the next use looks
+		 * the name up, as kernel mode does. */
+		struct fbpf_args b;
+
+		args_init(fs, &b, req, FBPF_OP_LOOKUP, FBPF_POST, m->state);
+		args_entry(&b, st);
+		fbpf_eval(fs->obj, &b);
+		if (b.verdict != FBPF_CONTINUE || (b.out_flags & FBPF_OUT_CALLER))
+			caller = 1;
+	}
 	attr_post(fs, req, n, st, &caller);
 	note_getattr(fs, req, n, st);
 	fill_entry(fs, &e, p, n, st, caller);

@@ -274,6 +274,22 @@ START_TEST(act_attr)
 }
 END_TEST
 
+/* A name the policy hides once it exists (a hide that reads the type) is
+ * made, and from then on hidden: the create's answer is not kept. */
+START_TEST(act_hide_after_create)
+{
+	mkdirp(L("newdirs"), 0755);
+	fs_mount("actions");
+	ck_errno(X(X_MKDIR, M("newdirs/d"), NULL), 0);
+	ck_assert(exists(L("newdirs/d")));
+	ck_errno(X(X_ACCESS, M("newdirs/d"), NULL), ENOENT);
+	ck_errno(X(X_STAT, M("newdirs/d"), NULL), ENOENT);
+	ck_errno(X(X_MKDIR, M("newdirs/d/sub"), NULL), ENOENT);
+	ck_errno(X(X_CREAT, M("newdirs/f"), NULL), 0);
+	ck_errno(X(X_STAT, M("newdirs/f"), NULL), 0);
+}
+END_TEST
+
 TCase *tc_actions(void)
 {
 	TCase *tc = fs_tcase("actions", 60);
@@ -286,5 +302,6 @@ TCase *tc_actions(void)
 	tcase_add_test(tc, act_deny_read_classes);
 	tcase_add_test(tc, act_deny_numeric_and_hide_wins);
 	tcase_add_test(tc, act_attr);
+	tcase_add_test(tc, act_hide_after_create);
 	return tc;
 }
