@@ -14,43 +14,7 @@
 #include "eval.h"
 #include "lower.h"
 #include "object.h"
-
-struct pol {
-	struct fbpf_object o;
-	struct lowered low;
-	struct policy *p;
-};
-
-static struct pol *compile(const char *src)
-{
-	struct pol *x = calloc(1, sizeof(*x));
-	struct diag d;
-	char *errs = NULL;
-	size_t errlen = 0;
-	FILE *mem = open_memstream(&errs, &errlen);
-
-	diag_init(&d, "test.fbp", src, mem);
-	x->p = parse_policy("test.fbp", src, &d);
-	if (!d.errors)
-		sema_check(x->p, &d);
-	if (!d.errors)
-		lower_policy(x->p, &d, 0, &x->low);
-	fclose(mem);
-	ck_assert_msg(d.errors == 0, "policy did not compile:\n%s", errs);
-	free(errs);
-	x->o.words = x->low.words;
-	x->o.nwords = x->low.nwords;
-	x->o.meta.callbacks = x->low.callbacks;
-	x->o.meta.nrules = (unsigned)x->p->nrules;
-	return x;
-}
-
-static void drop(struct pol *x)
-{
-	lowered_free(&x->low);
-	policy_free(x->p);
-	free(x);
-}
+#include "test_policy.h"
 
 struct caller {
 	unsigned uid, gid;
