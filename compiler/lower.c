@@ -253,6 +253,9 @@ static uint32_t rule_callbacks(const struct rule *r)
 		      FBPF_CB_BIT(FBPF_OP_READDIR, FBPF_POST);
 		break;
 	}
+	/* engines learn from READDIR/PRE what a listing can skip (fbpf_abi.h) */
+	if (cb & FBPF_CB_BIT(FBPF_OP_READDIR, FBPF_POST))
+		cb |= FBPF_CB_BIT(FBPF_OP_READDIR, FBPF_PRE);
 	return cb;
 }
 
@@ -274,6 +277,68 @@ static int skips_name(const struct dfa *d, int s)
 		if (b != '/' && row[d->classmap[b]] != (uint32_t)s)
 			return 0;
 	return 1;
+}
+
+/*
+ * FBPF_K_* of the rules that can match a child of each state: the rules
+ * accepted anywhere within one more name ('/' and bytes other than '/').
+ * within[s] first gathers the rules accepted at s or after more bytes of
+ * the same name; a least fixpoint, which in reverse state order (the
+ * builder numbers states breadth first) settles in a pass or two.
+ */
+static uint32_t *kids_of(const struct dfa *da, const struct policy *p, const uint32_t *rule_flags)
+{
+	uint32_t n = (uint32_t)da->nstates, nc = (uint32_t)da->nclasses, s, c, *within, *kids;
+	const uint32_t *tr = da->trans;
+	uint8_t name_class[256] = { 0 };
+	int b, j, changed;
+
+	within = calloc(n ? n : 1, sizeof(uint32_t));
+	kids = calloc(n ? n : 1, sizeof(uint32_t));
+	if (!within || !kids) {
+		free(within);
+		free(kids);
+		return NULL;
+	}
+	for (b = 0; b < 256; b++)
+		if (b != '/')
+			name_class[da->classmap[b]] = 1;
+	for (s = 1; s < n; s++) {
+		for (j = 0; j < da->naccept[s]; j++) {
+			int ri = da->accept[s][j] - 1;
+			enum rule_kind kind = p->rules[ri].kind;
+
+			if (kind == RULE_HIDE || kind == RULE_RENAME || kind == RULE_ATTR)
+				within[s] |= FBPF_K_LIST;
+			if (rule_flags[ri] & FBPF_RF_ENTRY)
+				within[s] |= FBPF_K_ENTRY;
+			if (rule_flags[ri] & FBPF_RF_CALLER)
+				within[s] |= FBPF_K_CALLER;
+		}
+	}
+	do {
+		changed = 0;
+		for (s = n; s-- > 1;) {
+			uint32_t w = within[s];
+
+			for (c = 0; c < nc; c++)
+				if (name_class[c])
+					w |= within[tr[(size_t)s * nc + c]];
+			if (w != within[s]) {
+				within[s] = w;
+				changed = 1;
+			}
+		}
+	} while (changed);
+	for (s = 1; s < n; s++) {
+		uint32_t t = tr[(size_t)s * nc + da->classmap['/']];
+
+		for (c = 0; c < nc; c++)
+			if (name_class[c])
+				kids[s] |= within[tr[(size_t)t * nc + c]];
+	}
+	free(within);
+	return kids;
 }
 
 /* ---- the whole policy -------------------------------------------------- */
@@ -459,7 +524,7 @@ int lower_policy(const struct policy *p, struct diag *d, int all_filters, struct
 
 		for (a = 0; a < FBPF_NDFA; a++) {
 			off_dfa[a] = at;
-			at += 256 + 3 * (uint32_t)dfa[a]->nstates + 2 * comb[a].ncomb;
+			at += 256 + 4 * (uint32_t)dfa[a]->nstates + 2 * comb[a].ncomb;
 		}
 		uint32_t off_area = at;
 		uint32_t off_rules = off_area + area.n;
@@ -484,7 +549,13 @@ int lower_policy(const struct policy *p, struct diag *d, int all_filters, struct
 			uint32_t ns = (uint32_t)da->nstates;
 			uint32_t off_class = off_dfa[a], off_base = off_class + 256, off_def = off_base + ns;
 			uint32_t off_next = off_def + ns, off_check = off_next + c->ncomb;
-			uint32_t off_hits = off_check + c->ncomb;
+			uint32_t off_hits = off_check + c->ncomb, off_kids = off_hits + ns;
+			uint32_t *kids = kids_of(da, p, rule_flags);
+
+			if (!kids) {
+				diag_plain(d, "out of memory");
+				goto fail;
+			}
 
 			tab.w[FBPF_T_D(a, FBPF_D_NSTATES)] = ns;
 			tab.w[FBPF_T_D(a, FBPF_D_NCLASSES)] = (uint32_t)da->nclasses;
@@ -495,13 +566,16 @@ int lower_policy(const struct policy *p, struct diag *d, int all_filters, struct
 			tab.w[FBPF_T_D(a, FBPF_D_CHECK)] = off_check;
 			tab.w[FBPF_T_D(a, FBPF_D_NCOMB)] = c->ncomb;
 			tab.w[FBPF_T_D(a, FBPF_D_HITS)] = off_hits;
+			tab.w[FBPF_T_D(a, FBPF_D_KIDS)] = off_kids;
 			for (i = 0; i < 256; i++)
 				tab.w[off_class + i] = da->classmap[i];
 			for (s = 0; s < da->nstates; s++) {
 				tab.w[off_base + s] = c->base[s] | (skips_name(da, s) ? FBPF_BASE_SKIP : 0);
 				tab.w[off_def + s] = c->def[s];
 				tab.w[off_hits + s] = hits_of[a][s] ? hits_of[a][s] + delta : 0;
+				tab.w[off_kids + s] = kids[s];
 			}
+			free(kids);
 			memcpy(tab.w + off_next, c->next, c->ncomb * sizeof(uint32_t));
 			memcpy(tab.w + off_check, c->check, c->ncomb * sizeof(uint32_t));
 		}

@@ -26,7 +26,7 @@
 #include <linux/types.h>
 #endif
 
-#define FBPF_ABI_VERSION 2
+#define FBPF_ABI_VERSION 3
 
 #define FBPF_NAME_MAX 255          /* longest name a filter sees or returns */
 #define FBPF_POLICY_NAME_MAX 15    /* struct_ops names are at most 15 bytes */
@@ -70,6 +70,21 @@ enum fbpf_verdict {
 #define FBPF_OUT_ATTR   (1u << 2) /* a_* hold attribute overrides */
 #define FBPF_OUT_CALLER (1u << 3) /* the answer depends on the caller: do not
 				     share it between callers through caches */
+/*
+ * What the policy can do to the entries of the directory whose state the
+ * answer returns (`state`), so that an engine can skip work for a whole
+ * listing. Each is a promise; without it the engine does the work. Every
+ * answer may carry them; engines read them from READDIR/PRE, which the
+ * compiler emits whenever it emits READDIR/POST.
+ */
+#define FBPF_OUT_LIST_PLAIN (1u << 4) /* READDIR/POST leaves every entry as it
+					 is: shown under its stored name, not
+					 hidden, no attribute rewrite */
+#define FBPF_OUT_KIDS_NO_ENTRY (1u << 5) /* no answer about an entry (READDIR/POST,
+					    LOOKUP/POST, operations on it) reads
+					    its attributes (e_uid, e_gid, e_mode) */
+#define FBPF_OUT_KIDS_NO_CALLER (1u << 6) /* no answer about an entry depends on
+					     the caller */
 
 /* fbpf_args.a_set */
 #define FBPF_ATTR_UID  (1u << 0)
@@ -178,9 +193,14 @@ enum fbpf_dfa_word {
 	FBPF_D_NCOMB,
 	FBPF_D_HITS,        /* nstates words: offset of the state's hit list, 0 if none;
 			       a hit list is [count, rule index...] in rule order */
+	FBPF_D_KIDS,        /* nstates words: FBPF_K_* of the rules that can match a
+			       child of the state ('/' and one more name) */
 	FBPF_D_WORDS
 };
 #define FBPF_BASE_SKIP 0x80000000u
+#define FBPF_K_LIST   (1u << 0) /* a hide, rename or attr rule */
+#define FBPF_K_ENTRY  (1u << 1) /* a rule whose condition reads the entry */
+#define FBPF_K_CALLER (1u << 2) /* a rule whose condition reads the caller */
 /* Header word w of automaton k. */
 #define FBPF_T_D(k, w) (FBPF_T_DFA + (k) * FBPF_D_WORDS + (w))
 

@@ -174,6 +174,28 @@ FBPF_INLINE __u32 fbpf_hit_list(struct fbpf_scratch *s, __u32 k, __u32 st)
 	return FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_HITS)] + st);
 }
 
+/* FBPF_K_* of the rules that can match a child of automaton k's state st. */
+FBPF_INLINE __u32 fbpf_kids(struct fbpf_scratch *s, __u32 k, __u32 st)
+{
+	if (st == 0 || st >= s->h[FBPF_T_D(k, FBPF_D_NSTATES)])
+		return 0;
+	return FBPF_TAB(s, s->h[FBPF_T_D(k, FBPF_D_KIDS)] + st);
+}
+
+/* The FBPF_OUT_* promises about the entries of the directory at state st. */
+FBPF_INLINE __u32 fbpf_kids_flags(struct fbpf_scratch *s, __u64 st)
+{
+	__u32 k = fbpf_kids(s, 0, (__u32)st) | fbpf_kids(s, 1, (__u32)(st >> 32)), f = 0;
+
+	if (!(k & FBPF_K_LIST))
+		f |= FBPF_OUT_LIST_PLAIN;
+	if (!(k & FBPF_K_ENTRY))
+		f |= FBPF_OUT_KIDS_NO_ENTRY;
+	if (!(k & FBPF_K_CALLER))
+		f |= FBPF_OUT_KIDS_NO_CALLER;
+	return f;
+}
+
 /* A field of the caller or the entry; sets s->known to 0 when the field
  * is the entry's and there is no entry. */
 FBPF_INLINE int fbpf_field(struct fbpf_scratch *s, __u32 f)
@@ -830,6 +852,7 @@ FBPF_FUNC int fbpf_filter(struct fbpf_scratch *s)
 out:
 	if (s->caller)
 		a->out_flags |= FBPF_OUT_CALLER;
+	a->out_flags |= fbpf_kids_flags(s, a->state);
 	return a->verdict;
 }
 

@@ -235,7 +235,8 @@ START_TEST(suffix_rename_maps_both_ways)
 	/* names already ending in the suffix are renamed again */
 	a = readdir_entry(x, "/", "a.x", USER, 0, FILE_MODE);
 	ck_assert_str_eq(a.out_name, "a.x.x");
-	ck_assert(x->low.callbacks == (FBPF_CB_BIT(FBPF_OP_LOOKUP, FBPF_PRE) | FBPF_CB_BIT(FBPF_OP_READDIR, FBPF_POST)));
+	ck_assert(x->low.callbacks == (FBPF_CB_BIT(FBPF_OP_LOOKUP, FBPF_PRE) | FBPF_CB_BIT(FBPF_OP_READDIR, FBPF_PRE) |
+				       FBPF_CB_BIT(FBPF_OP_READDIR, FBPF_POST)));
 	drop(x);
 }
 END_TEST
@@ -414,6 +415,104 @@ START_TEST(cost_does_not_grow_with_rules)
 }
 END_TEST
 
+/* What READDIR/PRE promises about a directory's entries (fbpf_abi.h). */
+#define PROMISES (FBPF_OUT_LIST_PLAIN | FBPF_OUT_KIDS_NO_ENTRY | FBPF_OUT_KIDS_NO_CALLER)
+
+static unsigned promises(struct pol *x, const char *dirpath)
+{
+	return run(x, FBPF_OP_READDIR, FBPF_PRE, state_of(x, dirpath), NULL, USER, 0, 0, DIR_MODE).out_flags & PROMISES;
+}
+
+/* The parts of an answer a promise speaks for. */
+static int same_answer(const struct fbpf_args *a, const struct fbpf_args *b)
+{
+	unsigned m = FBPF_OUT_HIDDEN | FBPF_OUT_NAME | FBPF_OUT_ATTR;
+
+	return a->verdict == b->verdict && a->err == b->err && (a->out_flags & m) == (b->out_flags & m) &&
+	       a->a_set == b->a_set && a->a_uid == b->a_uid && a->a_mode_and == b->a_mode_and &&
+	       a->out_name_len == b->out_name_len && !memcmp(a->out_name, b->out_name, a->out_name_len);
+}
+
+/* Check every promise of directory dirpath against the answers for names. */
+static void check_promises(struct pol *x, const char *dirpath)
+{
+	static const char *names[] = { "x", "x.tmp", "c", "d", ".cache", "y.x", "h" };
+	static const struct caller who[] = { { 0, 0 }, { 1000, 1000 }, { 1001, 1001 } };
+	static const unsigned ops[] = { FBPF_OP_GETATTR, FBPF_OP_OPEN, FBPF_OP_WRITE, FBPF_OP_SETATTR };
+	unsigned p = promises(x, dirpath), i, w, o;
+	unsigned long long dir = state_of(x, dirpath);
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct fbpf_args base = run(x, FBPF_OP_READDIR, FBPF_POST, dir, names[i], ROOT, 0, 0, FILE_MODE);
+		unsigned long long st = run(x, FBPF_OP_LOOKUP, FBPF_PRE, dir, names[i], ROOT, 0, 0, 0).state;
+
+		if (p & FBPF_OUT_LIST_PLAIN) {
+			ck_assert_msg(!(base.out_flags & (FBPF_OUT_HIDDEN | FBPF_OUT_ATTR)), "%s/%s", dirpath, names[i]);
+			ck_assert(base.out_name_len == strlen(names[i]) && !memcmp(base.out_name, names[i], base.out_name_len));
+		}
+		for (w = 0; w < 3; w++) {
+			struct fbpf_args a, b;
+
+			/* listing and lookup: another entry, another caller */
+			a = run(x, FBPF_OP_READDIR, FBPF_POST, dir, names[i], who[w], 0, w ? 1000 : 0, w & 1 ? DIR_MODE : FILE_MODE);
+			if ((p & FBPF_OUT_KIDS_NO_CALLER) && (p & FBPF_OUT_KIDS_NO_ENTRY))
+				ck_assert_msg(same_answer(&a, &base), "%s/%s listed", dirpath, names[i]);
+			for (o = 0; o < sizeof(ops) / sizeof(ops[0]); o++) {
+				a = run(x, ops[o], FBPF_PRE, st, NULL, who[w], 0, 0, FILE_MODE);
+				b = run(x, ops[o], FBPF_PRE, st, NULL, who[w], 0, 1000, DIR_MODE);
+				if (p & FBPF_OUT_KIDS_NO_ENTRY)
+					ck_assert_msg(same_answer(&a, &b), "%s/%s op %u", dirpath, names[i], ops[o]);
+				b = run(x, ops[o], FBPF_PRE, st, NULL, ROOT, 0, 0, FILE_MODE);
+				if (p & FBPF_OUT_KIDS_NO_CALLER)
+					ck_assert_msg(same_answer(&a, &b), "%s/%s op %u caller", dirpath, names[i], ops[o]);
+			}
+			a = run(x, FBPF_OP_DELETE, FBPF_PRE, dir, names[i], who[w], 0, 0, FILE_MODE);
+			b = run(x, FBPF_OP_DELETE, FBPF_PRE, dir, names[i], who[w], 0, 1000, DIR_MODE);
+			if (p & FBPF_OUT_KIDS_NO_ENTRY)
+				ck_assert_msg(same_answer(&a, &b), "%s/%s delete", dirpath, names[i]);
+			b = run(x, FBPF_OP_DELETE, FBPF_PRE, dir, names[i], ROOT, 0, 0, FILE_MODE);
+			if (p & FBPF_OUT_KIDS_NO_CALLER)
+				ck_assert_msg(same_answer(&a, &b), "%s/%s delete caller", dirpath, names[i]);
+			a = run(x, FBPF_OP_LOOKUP, FBPF_POST, st, NULL, who[w], 0, 0, FILE_MODE);
+			b = run(x, FBPF_OP_LOOKUP, FBPF_POST, st, NULL, who[w], 0, 1000, DIR_MODE);
+			if (p & FBPF_OUT_KIDS_NO_ENTRY)
+				ck_assert_msg(same_answer(&a, &b), "%s/%s lookup", dirpath, names[i]);
+		}
+	}
+}
+
+START_TEST(listing_promises_follow_the_rules_below)
+{
+	static const char *dirs[] = { "", "/a", "/b", "/b/c", "/e", "/f", "/g", "/g/h", "/z", "/z/y" };
+	struct pol *x = compile("policy t\n"
+				"hide \"/a/*.tmp\"\n"
+				"hide \"/b/c/d\" unless uid == owner\n"
+				"deny write \"/e/*\" with EROFS when uid == 1000\n"
+				"rename \"/f/*\" suffix \".x\"\n"
+				"attr \"/g/**\" { mode &= 0700 }\n");
+	struct pol *y = compile("policy t\nhide \"**/.cache\" when type == dir\n");
+	unsigned i;
+
+	ck_assert_uint_eq(promises(x, ""), PROMISES);
+	ck_assert_uint_eq(promises(x, "/a"), FBPF_OUT_KIDS_NO_ENTRY | FBPF_OUT_KIDS_NO_CALLER);
+	ck_assert_uint_eq(promises(x, "/b"), PROMISES);
+	ck_assert_uint_eq(promises(x, "/b/c"), 0);
+	ck_assert_uint_eq(promises(x, "/e"), FBPF_OUT_LIST_PLAIN | FBPF_OUT_KIDS_NO_ENTRY);
+	ck_assert_uint_eq(promises(x, "/f"), FBPF_OUT_KIDS_NO_ENTRY | FBPF_OUT_KIDS_NO_CALLER);
+	ck_assert_uint_eq(promises(x, "/g/h"), FBPF_OUT_KIDS_NO_ENTRY | FBPF_OUT_KIDS_NO_CALLER);
+	ck_assert_uint_eq(promises(x, "/z"), PROMISES);
+	ck_assert_uint_eq(promises(y, "/z/y"), FBPF_OUT_KIDS_NO_CALLER);
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		check_promises(x, dirs[i]);
+		check_promises(y, dirs[i]);
+	}
+	/* READDIR/PRE is there to ask whenever READDIR/POST is */
+	ck_assert(x->o.meta.callbacks & FBPF_CB_BIT(FBPF_OP_READDIR, FBPF_PRE));
+	drop(x);
+	drop(y);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lowering and evaluator");
@@ -435,6 +534,7 @@ int main(void)
 	tcase_add_test(tc, the_root_and_dead_states);
 	tcase_add_test(tc, pruning_keeps_hit_lists_short);
 	tcase_add_test(tc, cost_does_not_grow_with_rules);
+	tcase_add_test(tc, listing_promises_follow_the_rules_below);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
