@@ -73,9 +73,14 @@ struct node {
 	uint8_t attr_nocache;       /* getattr filters decide here: no attr caching */
 	uint8_t hashed;             /* in the table */
 	uint8_t root;
+	uint32_t kids;              /* FBPF_OUT_LIST_PLAIN...: what the policy
+				       promises about its entries, once
+				       KIDS_KNOWN (relaxed atomics) */
 	int backing_id;             /* passthrough (stripe lock) */
 	unsigned backing_refs;
 };
+
+#define KIDS_KNOWN (1u << 31)
 
 #define FBPF_STRIPES 64
 
@@ -116,6 +121,13 @@ struct fs {
 	gid_t own_groups[64];
 	int ready_sent;
 };
+
+/* loop.c: serve requests until the view is unmounted or SIGINT, SIGTERM
+ * or SIGHUP stops it; 0 or -errno. */
+int fuse_loop_run(struct fs *fs);
+/* loop.c: the calling worker may wait for another request (a handler,
+ * a lock, a kernel invalidation): let another worker read meanwhile. */
+void loop_may_block(void);
 
 /* node.c */
 void nodes_init(struct fs *fs);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* FUSE mode: options, the session, the mount and the loop. */
+/* FUSE mode: options, the session and the mount. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -253,7 +253,6 @@ static void scan_policy(struct fs *fs)
 int fbpf_fuse_mount(const struct fbpf_mount_args *a)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct fuse_loop_config cfg;
 	char rest[2048], *fsopts = NULL;
 	struct fs *fs;
 	struct stat st;
@@ -356,10 +355,7 @@ int fbpf_fuse_mount(const struct fbpf_mount_args *a)
 		goto out_signals;
 	}
 	fuse_set_log_func(log_stderr);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.clone_fd = 1;
-	cfg.max_idle_threads = (unsigned)fs->threads;
-	r = fuse_session_loop_mt(fs->se, &cfg);
+	r = fuse_loop_run(fs);
 	fuse_session_unmount(fs->se);
 	if (r < 0 && !fs->ready_sent)
 		fail(a, "the FUSE session on %s failed: %s", a->mnt, strerror(-r));
