@@ -259,6 +259,44 @@ static void reply_new(struct fs *fs, fuse_req_t req, struct node *p, const char 
 		node_forget(fs, n, 1);
 }
 
+/*
+ * The prologue of every operation on a name: map shown name `name` in p to
+ * its stored name (m) and run op's filter on it (CREATE; DELETE; RENAME,
+ * the destination with FBPF_IN_TARGET). With l, the lower directory is
+ * opened in l (left open on success), and but for CREATE the lower entry
+ * is looked at first, into *st (*exists): it must exist, except as a
+ * rename's destination. Without l (CREATE only), the caller opens the
+ * path itself. *caller is set when an answer depended on the caller.
+ */
+static int resolve_name(struct fs *fs, fuse_req_t req, struct node *p, const char *name, uint32_t op,
+			uint32_t flags, struct mapped *m, struct loc *l, struct stat *st, int *exists, int *caller)
+{
+	int err;
+
+	*exists = 0;
+	err = map_name(fs, req, p, name, op, flags, m);
+	if (m->caller)
+		*caller = 1;
+	if (err)
+		return err;
+	if (op == FBPF_OP_CREATE) {
+		err = name_filter(fs, req, p, name, op, flags, NULL, caller);
+		return err || !l ? err : loc_open(fs, p, m->stored, l);
+	}
+	err = loc_open(fs, p, m->stored, l);
+	if (err)
+		return err;
+	if (fstatat(l->dfd, l->name, st, AT_SYMLINK_NOFOLLOW) == 0)
+		*exists = 1;
+	else if (errno != ENOENT || !(flags & FBPF_IN_TARGET))
+		err = errno;
+	if (!err)
+		err = name_filter(fs, req, p, name, op, flags, *exists ? st : NULL, caller);
+	if (err)
+		loc_close(l);
+	return err;
+}
+
 /* mknod, mkdir, symlink */
 static void make(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev, const char *target)
 {
@@ -267,15 +305,10 @@ static void make(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
 	struct mapped m;
 	struct stat st;
 	struct loc l;
-	int err, caller;
+	int err, caller = 0, exists;
 
 	creds_enter(fs, req);
-	err = map_name(fs, req, p, name, FBPF_OP_CREATE, 0, &m);
-	caller = m.caller;
-	if (!err)
-		err = name_filter(fs, req, p, name, FBPF_OP_CREATE, 0, NULL, &caller);
-	if (!err)
-		err = loc_open(fs, p, m.stored, &l);
+	err = resolve_name(fs, req, p, name, FBPF_OP_CREATE, 0, &m, &l, &st, &exists, &caller);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -319,26 +352,21 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	struct mapped m;
 	struct stat st;
 	struct loc ol, nl;
-	int err, caller;
+	int err, caller = 0, exists;
 
 	if (n->root) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
 	creds_enter(fs, req);
-	err = map_name(fs, req, p, newname, FBPF_OP_CREATE, 0, &m);
-	caller = m.caller;
-	if (!err)
-		err = name_filter(fs, req, p, newname, FBPF_OP_CREATE, 0, NULL, &caller);
-	if (!err)
-		err = loc_open(fs, n, NULL, &ol);
+	err = resolve_name(fs, req, p, newname, FBPF_OP_CREATE, 0, &m, &nl, &st, &exists, &caller);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
 	}
-	err = loc_open(fs, p, m.stored, &nl);
+	err = loc_open(fs, n, NULL, &ol);
 	if (err) {
-		loc_close(&ol);
+		loc_close(&nl);
 		fuse_reply_err(req, err);
 		return;
 	}
@@ -362,22 +390,15 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int
 	struct mapped m;
 	struct stat st;
 	struct loc l;
-	int err, caller;
+	int err, caller = 0, exists;
 
 	creds_enter(fs, req);
-	err = map_name(fs, req, p, name, FBPF_OP_DELETE, 0, &m);
-	caller = m.caller;
-	if (!err)
-		err = loc_open(fs, p, m.stored, &l);
+	err = resolve_name(fs, req, p, name, FBPF_OP_DELETE, 0, &m, &l, &st, &exists, &caller);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
 	}
-	if (fstatat(l.dfd, l.name, &st, AT_SYMLINK_NOFOLLOW))
-		err = errno;
-	if (!err)
-		err = name_filter(fs, req, p, name, FBPF_OP_DELETE, 0, &st, &caller);
-	if (!err && unlinkat(l.dfd, l.name, dir ? AT_REMOVEDIR : 0))
+	if (unlinkat(l.dfd, l.name, dir ? AT_REMOVEDIR : 0))
 		err = errno;
 	loc_close(&l);
 	if (!err)
@@ -403,41 +424,26 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	struct mapped ms, md;
 	struct stat sst, dst;
 	struct loc ol, nl;
-	int err, caller = 0, dexists = 0;
+	int err, caller = 0, sexists, dexists;
 
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
 	creds_enter(fs, req);
-	err = map_name(fs, req, op, name, FBPF_OP_RENAME, 0, &ms);
-	if (!err)
-		err = loc_open(fs, op, ms.stored, &ol);
+	err = resolve_name(fs, req, op, name, FBPF_OP_RENAME, 0, &ms, &ol, &sst, &sexists, &caller);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
 	}
-	if (fstatat(ol.dfd, ol.name, &sst, AT_SYMLINK_NOFOLLOW))
-		err = errno;
-	if (!err)
-		err = name_filter(fs, req, op, name, FBPF_OP_RENAME, 0, &sst, &caller);
-	if (!err)
-		err = map_name(fs, req, np, newname, FBPF_OP_RENAME, FBPF_IN_TARGET, &md);
-	if (!err)
-		err = loc_open(fs, np, md.stored, &nl);
+	err = resolve_name(fs, req, np, newname, FBPF_OP_RENAME, FBPF_IN_TARGET, &md, &nl, &dst, &dexists,
+			   &caller);
 	if (err) {
 		loc_close(&ol);
 		fuse_reply_err(req, err);
 		return;
 	}
-	if (fstatat(nl.dfd, nl.name, &dst, AT_SYMLINK_NOFOLLOW) == 0)
-		dexists = 1;
-	else if (errno != ENOENT)
-		err = errno;
-	if (!err)
-		err = name_filter(fs, req, np, newname, FBPF_OP_RENAME, FBPF_IN_TARGET, dexists ? &dst : NULL,
-				  &caller);
-	if (!err && renameat2(ol.dfd, ol.name, nl.dfd, nl.name, flags))
+	if (renameat2(ol.dfd, ol.name, nl.dfd, nl.name, flags))
 		err = errno;
 	loc_close(&ol);
 	loc_close(&nl);
@@ -452,9 +458,16 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	/* The moved entries' policy states follow their paths: let the kernel
 	 * look them up again where the state changed, and below directories. */
 	if (fs->rules) {
-		if (ms.state != md.state || S_ISDIR(sst.st_mode))
+		int inew = ms.state != md.state || S_ISDIR(sst.st_mode);
+		int iold = dexists && (flags & RENAME_EXCHANGE) && (ms.state != md.state || S_ISDIR(dst.st_mode));
+
+		/* an invalidation waits for the directory's lock, which a
+		 * caller waiting for another request may hold */
+		if (inew || iold)
+			loop_may_block();
+		if (inew)
 			fuse_lowlevel_notify_inval_entry(fs->se, newparent, newname, strlen(newname));
-		if (dexists && (flags & RENAME_EXCHANGE) && (ms.state != md.state || S_ISDIR(dst.st_mode)))
+		if (iold)
 			fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
 	}
 }
@@ -518,6 +531,8 @@ static void forget_below(struct fs *fs, struct node *n, int after_reply)
 	if (n->root != after_reply)
 		return;
 	k = node_names(fs, n, n->root, &v);
+	if (k)
+		loop_may_block();
 	for (i = 0; i < k; i++)
 		fuse_lowlevel_notify_inval_entry(fs->se, node_id(fs, v[i].parent), v[i].name, strlen(v[i].name));
 	free(v);
@@ -906,7 +921,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	wr = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
 	creds_enter(fs, req);
-	if (fs->rules && fs->policy_entry && !n->root) {
+	/* fresh attributes for the open filter, unless no answer about the
+	 * entries of n's directory reads them */
+	if (fs->rules && fs->policy_entry && !n->root &&
+	    !(parent_kids(fs, req, n) & FBPF_OUT_KIDS_NO_ENTRY)) {
 		err = node_stat(fs, n, &st);
 		if (err) {
 			fuse_reply_err(req, err);
@@ -948,13 +966,11 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	char path[PATH_MAX];
 	struct mapped m;
 	struct stat st;
-	int err, caller, fd, r;
+	int err, caller = 0, exists, fd, r;
 
 	creds_enter(fs, req);
-	err = map_name(fs, req, p, name, FBPF_OP_CREATE, 0, &m);
-	caller = m.caller;
-	if (!err)
-		err = name_filter(fs, req, p, name, FBPF_OP_CREATE, 0, NULL, &caller);
+	/* the file is opened by its path: one openat2, no directory to open */
+	err = resolve_name(fs, req, p, name, FBPF_OP_CREATE, 0, &m, NULL, &st, &exists, &caller);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -1133,6 +1149,9 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, 
 static void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 {
 	(void)ino;
+	/* the holder may need a request of its own to let go */
+	if (!(op & LOCK_NB) && (op & (LOCK_SH | LOCK_EX)))
+		loop_may_block();
 	fuse_reply_err(req, flock(OF(fi)->fd, op) ? errno : 0);
 }
 
@@ -1143,6 +1162,7 @@ struct dirh {
 	DIR *dp;
 	off_t off;
 	struct dirent *e; /* read but not yet returned */
+	uint32_t kids;    /* FBPF_OUT_LIST_PLAIN... of the READDIR/PRE answer */
 };
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -1151,10 +1171,11 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct node *n = N(fs, ino);
 	char path[PATH_MAX];
 	struct dirh *d;
+	uint32_t kids;
 	int fd, err, r;
 
 	creds_enter(fs, req);
-	err = inode_filter(fs, req, n, FBPF_OP_READDIR, 0, NULL, NULL);
+	err = dir_filter(fs, req, n, &kids);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -1175,6 +1196,21 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		close(fd);
 		fuse_reply_err(req, ENOMEM);
 		return;
+	}
+	d->kids = kids;
+	/*
+	 * A listing that is the same for every caller and changes only with
+	 * the directory's contents (the lower names as they are, or names
+	 * mapped without looking at the entries) is kept by the kernel: a
+	 * change through the view drops it, as does a new mtime seen in the
+	 * directory's attributes (after the attribute timeout for changes
+	 * made directly in the lower directory). Opendir still comes here,
+	 * so the policy and the lower file system decide each caller's
+	 * access to the kept listing.
+	 */
+	if ((kids & FBPF_OUT_KIDS_NO_CALLER) && (kids & (FBPF_OUT_LIST_PLAIN | FBPF_OUT_KIDS_NO_ENTRY))) {
+		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
 	}
 	fi->fh = (uintptr_t)d;
 	if (fuse_reply_open(req, fi)) {
@@ -1232,10 +1268,14 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 		st.st_mode = DTTOIF(d->e->d_type);
 		shown = d->e->d_name;
 		if (!is_dot(d->e->d_name)) {
-			if ((plus || (fs->rules && fs->policy_entry)) &&
+			/* the entry's attributes: for readdirplus, or for
+			 * answers that may read them */
+			if ((plus || (fs->rules && fs->policy_entry && !(d->kids & FBPF_OUT_KIDS_NO_ENTRY))) &&
 			    fstatat(dirfd(d->dp), d->e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 				have_st = 1;
-			if (fs->rules) {
+			/* a plain listing needs READDIR/POST only for the
+			 * state of the entries readdirplus hands out */
+			if (fs->rules && (plus || !(d->kids & FBPF_OUT_LIST_PLAIN))) {
 				args_init(fs, &a, req, FBPF_OP_READDIR, FBPF_POST, dn->state);
 				if (have_st)
 					args_entry(&a, &st);

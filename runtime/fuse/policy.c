@@ -257,6 +257,8 @@ int defer_call(struct fs *fs, fuse_req_t req, const struct fbpf_args *a, struct 
 	d.gid = a->gid;
 	d.pid = a->pid;
 	d.path = path;
+	/* a handler may take long, or use the view itself */
+	loop_may_block();
 	creds_leave(fs);
 	r = fbpf_handlers_call(fs->handlers, &d);
 	creds_enter(fs, req);
@@ -358,6 +360,77 @@ int inode_filter(struct fs *fs, fuse_req_t req, struct node *n, uint32_t op, uin
 	if ((a.out_flags & FBPF_OUT_CALLER) && caller)
 		*caller = 1;
 	return decide(fs, req, &a, n, NULL);
+}
+
+#define KIDS_ALL (FBPF_OUT_LIST_PLAIN | FBPF_OUT_KIDS_NO_ENTRY | FBPF_OUT_KIDS_NO_CALLER)
+
+/* Without READDIR/PRE, what is known of every directory's entries:
+ * READDIR/PRE comes with every READDIR/POST, so without either a listing
+ * shows the lower names as they are. */
+static uint32_t kids_default(struct fs *fs)
+{
+	if (!fs->rules)
+		return KIDS_ALL;
+	return fbpf_has_filter(fs->obj, FBPF_OP_READDIR, FBPF_POST) ? 0 : FBPF_OUT_LIST_PLAIN;
+}
+
+/* The promises depend on n's state alone, which never changes: kept. */
+static void kids_keep(struct node *n, uint32_t kids)
+{
+	__atomic_store_n(&n->kids, (kids & KIDS_ALL) | KIDS_KNOWN, __ATOMIC_RELAXED);
+}
+
+int dir_filter(struct fs *fs, fuse_req_t req, struct node *n, uint32_t *kids)
+{
+	struct fbpf_args a;
+
+	if (!fs->rules || !fbpf_has_filter(fs->obj, FBPF_OP_READDIR, FBPF_PRE)) {
+		*kids = kids_default(fs);
+		return 0;
+	}
+	args_init(fs, &a, req, FBPF_OP_READDIR, FBPF_PRE, n->state);
+	args_cached_entry(&a, n);
+	if (n->root) {
+		/* the root itself is not decided on; only the promises count */
+		fbpf_eval(fs->obj, &a);
+		*kids = a.out_flags & KIDS_ALL;
+		kids_keep(n, *kids);
+		return 0;
+	}
+	eval(fs, &a, 0);
+	*kids = a.out_flags & KIDS_ALL;
+	kids_keep(n, *kids);
+	return decide(fs, req, &a, n, NULL);
+}
+
+uint32_t parent_kids(struct fs *fs, fuse_req_t req, struct node *n)
+{
+	struct fbpf_args a;
+	struct link *l;
+	uint32_t k, all = KIDS_ALL;
+
+	if (!fs->rules || !fbpf_has_filter(fs->obj, FBPF_OP_READDIR, FBPF_PRE))
+		return kids_default(fs);
+	/* the tree lock keeps the parents from going away; n's state came
+	 * through one of its names: only what every parent promises holds */
+	pthread_rwlock_rdlock(&fs->tree);
+	if (!n->links)
+		all = 0;
+	for (l = n->links; l; l = l->next) {
+		struct node *p = l->parent;
+
+		k = __atomic_load_n(&p->kids, __ATOMIC_RELAXED);
+		if (!(k & KIDS_KNOWN)) {
+			args_init(fs, &a, req, FBPF_OP_READDIR, FBPF_PRE, p->state);
+			args_cached_entry(&a, p);
+			fbpf_eval(fs->obj, &a);
+			k = a.out_flags & KIDS_ALL;
+			kids_keep(p, k);
+		}
+		all &= k;
+	}
+	pthread_rwlock_unlock(&fs->tree);
+	return all & KIDS_ALL;
 }
 
 /* Would op's pre-filter decide anything on n for this caller, or depend on

@@ -35,6 +35,13 @@ int name_filter(struct fs *fs, fuse_req_t req, struct node *p, const char *name,
 /* op's pre-filter on the inode itself; st NULL: the last known attributes. */
 int inode_filter(struct fs *fs, fuse_req_t req, struct node *n, uint32_t op, uint32_t flags,
 		 const struct stat *st, int *caller);
+/* READDIR/PRE on directory n, as inode_filter; *kids gets what the answer
+ * promises about n's entries (FBPF_OUT_LIST_PLAIN, FBPF_OUT_KIDS_NO_ENTRY,
+ * FBPF_OUT_KIDS_NO_CALLER), all of them when the view has no rules. */
+int dir_filter(struct fs *fs, fuse_req_t req, struct node *n, uint32_t *kids);
+/* The same promises about n, as an entry of each of its parents (all of
+ * them must promise), 0 when n has no name left. */
+uint32_t parent_kids(struct fs *fs, fuse_req_t req, struct node *n);
 int inode_probe(struct fs *fs, fuse_req_t req, struct node *n, uint32_t op, const struct stat *st);
 /* The same for GETATTR on a name of state `state` not yet in the table. */
 int inode_probe_state(struct fs *fs, fuse_req_t req, uint64_t state, const struct stat *st);
