@@ -9,9 +9,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/statfs.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -632,6 +634,55 @@ START_TEST(posix_fsync_mmap)
 }
 END_TEST
 
+/* Is process pid asleep (state S or D in /proc)? */
+static int asleep(pid_t pid)
+{
+	char buf[256], *p;
+	ssize_t n = slurp(P("/proc/%d/stat", (int)pid), buf, sizeof(buf));
+
+	p = n > 0 ? strrchr(buf, ')') : NULL;
+	return p && (p[2] == 'S' || p[2] == 'D');
+}
+
+START_TEST(posix_flock)
+{
+	char out[64], other[PATH_MAX];
+	const char *cat[] = { "/bin/cat", other, NULL }, *ls[] = { "/bin/ls", W.mnt, NULL };
+	int a, st, i;
+	pid_t pid;
+
+	mkfile(L("lock"), "", 0644);
+	mkfile(L("other"), "o", 0644);
+	snprintf(other, sizeof(other), "%s", M("other"));
+	pt_mount();
+	a = open(M("lock"), O_RDWR);
+	ck_assert_int_ge(a, 0);
+	ck_assert_int_eq(flock(a, LOCK_EX), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int c;
+
+		close(a); /* the lock stays with the parent's open file only */
+		c = open(M("lock"), O_RDWR);
+		alarm(30);
+		_exit(c >= 0 && flock(c, LOCK_EX) == 0 && flock(c, LOCK_UN) == 0 ? 0 : 1);
+	}
+	for (i = 0; i < 500 && !asleep(pid); i++)
+		usleep(10000);
+	/* while one caller waits for the lock, the view answers the others */
+	ck_assert_msg(run_cmd(cat, out, sizeof(out), 20000) == 0, "cat: %s", out);
+	ck_assert_str_eq(out, "o");
+	ck_assert_int_eq(run_cmd(ls, out, sizeof(out), 20000), 0);
+	ck_assert_int_eq(flock(a, LOCK_EX | LOCK_NB), 0); /* still ours */
+	ck_assert_int_eq(waitpid(pid, &st, WNOHANG), 0);   /* still waiting */
+	ck_assert_int_eq(flock(a, LOCK_UN), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(a);
+}
+END_TEST
+
 START_TEST(posix_statfs)
 {
 	struct statfs v, l;
@@ -710,6 +761,7 @@ TCase *tc_posix(void)
 	tcase_add_test(tc, posix_sparse_seek);
 	tcase_add_test(tc, posix_xattr);
 	tcase_add_test(tc, posix_fsync_mmap);
+	tcase_add_test(tc, posix_flock);
 	tcase_add_test(tc, posix_statfs);
 	tcase_add_test(tc, posix_errors);
 	return tc;
