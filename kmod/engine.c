@@ -83,19 +83,26 @@ int fbpf_args_name(struct fbpf_args *a, const struct qstr *name)
 }
 
 /* The lower entry's owner, group and mode, as the lower mount shows them. */
-void fbpf_args_entry(struct fbpf_args *a, const struct path *lower)
+static bool fbpf_entry_ids(const struct path *lower, u32 *uid, u32 *gid,
+			   u32 *mode)
 {
 	struct inode *inode = d_inode(lower->dentry);
 	struct mnt_idmap *idmap = mnt_idmap(lower->mnt);
 
 	if (!inode)
-		return;
-	a->flags |= FBPF_IN_ENTRY;
-	a->e_uid = from_kuid_munged(&init_user_ns,
-				    vfsuid_into_kuid(i_uid_into_vfsuid(idmap, inode)));
-	a->e_gid = from_kgid_munged(&init_user_ns,
-				    vfsgid_into_kgid(i_gid_into_vfsgid(idmap, inode)));
-	a->e_mode = inode->i_mode;
+		return false;
+	*uid = from_kuid_munged(&init_user_ns,
+				vfsuid_into_kuid(i_uid_into_vfsuid(idmap, inode)));
+	*gid = from_kgid_munged(&init_user_ns,
+				vfsgid_into_kgid(i_gid_into_vfsgid(idmap, inode)));
+	*mode = inode->i_mode;
+	return true;
+}
+
+void fbpf_args_entry(struct fbpf_args *a, const struct path *lower)
+{
+	if (fbpf_entry_ids(lower, &a->e_uid, &a->e_gid, &a->e_mode))
+		a->flags |= FBPF_IN_ENTRY;
 }
 
 /*
@@ -110,6 +117,24 @@ bool fbpf_has_filter(struct super_block *sb, u32 op, u32 phase)
 	rcu_read_lock();
 	ops = rcu_dereference(FBPF_SB(sb)->pol->ops);
 	ret = !ops || fbpf_member(ops, op, phase);
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
+ * Which of the two filters of @op must be called: bit FBPF_PRE and bit
+ * FBPF_POST, as fbpf_has_filter() answers for each.
+ */
+u32 fbpf_filters(struct super_block *sb, u32 op)
+{
+	struct fbpf_ops *ops;
+	u32 ret = 3;
+
+	rcu_read_lock();
+	ops = rcu_dereference(FBPF_SB(sb)->pol->ops);
+	if (ops)
+		ret = (fbpf_member(ops, op, FBPF_PRE) ? 1u << FBPF_PRE : 0) |
+		      (fbpf_member(ops, op, FBPF_POST) ? 1u << FBPF_POST : 0);
 	rcu_read_unlock();
 	return ret;
 }
@@ -277,18 +302,115 @@ int fbpf_verdict(struct super_block *sb, struct fbpf_args *a,
 }
 
 /*
- * The pre-filter of an operation on an inode itself (GETATTR, OPEN, READ,
- * WRITE, SETATTR, READDIR). The root is never filtered.
+ * Answers of the filters of operations on an inode itself, remembered.
+ *
+ * Such a filter sees the operation, the inode's state, the lower entry's
+ * owner, group and mode, and the caller; nothing else. An answer that says
+ * "nothing to do" (continue, no rule decided, no rewrite) and did not depend
+ * on the caller is therefore the answer to every later call with the same
+ * policy, state and entry attributes, by anyone: a stat, open or read of an
+ * inode whose filters have nothing to say then costs no filter call. An
+ * answer in which a rule decided is never remembered: its rule must be
+ * counted each time.
  */
-int fbpf_inode_op(struct inode *inode, struct dentry *dentry, u32 op, u32 flags)
+static u32 fbpf_memo_bit(u32 op, u32 phase, u32 flags)
+{
+	if (flags == FBPF_IN_WRITE && op == FBPF_OP_OPEN && phase == FBPF_PRE)
+		return FBPF_MEMO_OPEN_WRITE;
+	if (flags)
+		return 0;
+	return FBPF_CB_BIT(op, phase);
+}
+
+/*
+ * Whether filter (@op, @phase) with input flags @flags is known to have
+ * nothing to say about @inode now. @gen is fbpf_gen() read before any
+ * filter of the operation ran. With @kids (READDIR/PRE), also the promises
+ * its answer made.
+ */
+bool fbpf_memo_hit(struct inode *inode, u32 op, u32 phase, u32 flags,
+		   unsigned int gen, u32 *kids)
+{
+	u32 bit = fbpf_memo_bit(op, phase, flags);
+
+	return bit && (fbpf_memo_bits(inode, gen, kids) & bit);
+}
+
+/*
+ * The fbpf_memo_bit()s of the filters known to have nothing to say about
+ * @inode now (see fbpf_memo_hit()).
+ */
+u32 fbpf_memo_bits(struct inode *inode, unsigned int gen, u32 *kids)
+{
+	struct fbpf_inode *fi = FBPF_I(inode);
+	u32 bits = 0, uid, gid, mode;
+
+	if (!READ_ONCE(fi->memo_bits) ||
+	    !fbpf_entry_ids(&fi->lower, &uid, &gid, &mode))
+		return 0;
+	spin_lock(&inode->i_lock);
+	if (fi->memo_gen == gen && fi->memo_state == fi->state &&
+	    fi->memo_uid == uid && fi->memo_gid == gid && fi->memo_mode == mode) {
+		bits = fi->memo_bits;
+		if (kids)
+			*kids = fi->memo_kids;
+	}
+	spin_unlock(&inode->i_lock);
+	return bits;
+}
+
+/* Remember @a, the answer of a filter of an operation on @inode itself. */
+void fbpf_memo_store(struct inode *inode, const struct fbpf_args *a,
+		     unsigned int gen)
+{
+	struct fbpf_inode *fi = FBPF_I(inode);
+	u32 bit = fbpf_memo_bit(a->op, a->phase, a->flags & ~FBPF_IN_ENTRY);
+
+	if (!bit || !(a->flags & FBPF_IN_ENTRY) || a->name_len ||
+	    a->verdict != FBPF_CONTINUE || a->rule ||
+	    (a->out_flags & (FBPF_OUT_CALLER | FBPF_OUT_ATTR | FBPF_OUT_NAME |
+			     FBPF_OUT_HIDDEN)))
+		return;
+	spin_lock(&inode->i_lock);
+	if (fi->memo_gen != gen || fi->memo_state != a->dir_state ||
+	    fi->memo_uid != a->e_uid || fi->memo_gid != a->e_gid ||
+	    fi->memo_mode != a->e_mode) {
+		fi->memo_gen = gen;
+		fi->memo_state = a->dir_state;
+		fi->memo_uid = a->e_uid;
+		fi->memo_gid = a->e_gid;
+		fi->memo_mode = a->e_mode;
+		fi->memo_bits = 0;
+	}
+	fi->memo_bits |= bit;
+	if (a->op == FBPF_OP_READDIR && a->phase == FBPF_PRE)
+		fi->memo_kids = a->out_flags & FBPF_KIDS_FLAGS;
+	spin_unlock(&inode->i_lock);
+}
+
+/*
+ * The pre-filter of an operation on an inode itself (GETATTR, OPEN, READ,
+ * WRITE, SETATTR, READDIR). The root is never filtered; with @kids, its
+ * filter is asked only for the promises its answer makes about the
+ * directory's entries (FBPF_KIDS_FLAGS), which @kids returns (0: none).
+ */
+int fbpf_inode_op_kids(struct inode *inode, struct dentry *dentry, u32 op,
+		       u32 flags, u32 *kids)
 {
 	struct super_block *sb = inode->i_sb;
 	struct fbpf_inode *fi = FBPF_I(inode);
 	struct dentry *alias = NULL;
+	bool root = fbpf_is_root(inode);
 	struct fbpf_args *a;
+	unsigned int gen;
 	int err;
 
-	if (fbpf_is_root(inode) || !fbpf_has_filter(sb, op, FBPF_PRE))
+	if (kids)
+		*kids = 0;
+	if ((root && !kids) || !fbpf_has_filter(sb, op, FBPF_PRE))
+		return 0;
+	gen = fbpf_gen(sb);
+	if (fbpf_memo_hit(inode, op, FBPF_PRE, flags, gen, kids))
 		return 0;
 	a = fbpf_args_alloc();
 	if (!a)
@@ -296,6 +418,13 @@ int fbpf_inode_op(struct inode *inode, struct dentry *dentry, u32 op, u32 flags)
 	fbpf_args_init(a, READ_ONCE(fi->state), flags);
 	fbpf_args_entry(a, &fi->lower);
 	fbpf_filter(sb, a, op, FBPF_PRE);
+	fbpf_memo_store(inode, a, gen);
+	if (kids && a->verdict != FBPF_ERROR)
+		*kids = a->out_flags & FBPF_KIDS_FLAGS;
+	if (root) {
+		fbpf_args_free(a);
+		return 0;
+	}
 	if (a->verdict == FBPF_DEFER && !dentry)
 		dentry = alias = d_find_alias(inode);
 	if (a->verdict == FBPF_DEFER && !dentry)
@@ -305,6 +434,11 @@ int fbpf_inode_op(struct inode *inode, struct dentry *dentry, u32 op, u32 flags)
 	dput(alias);
 	fbpf_args_free(a);
 	return err;
+}
+
+int fbpf_inode_op(struct inode *inode, struct dentry *dentry, u32 op, u32 flags)
+{
+	return fbpf_inode_op_kids(inode, dentry, op, flags, NULL);
 }
 
 /* Attribute rewrites of an answer (FBPF_OUT_ATTR). */

@@ -78,6 +78,8 @@ struct fbpf_sb {
 	int chan_fd;
 };
 
+struct fbpf_list;
+
 /* fbpf_inode.flags */
 #define FBPF_I_CALLER	(1u << 0) /* an answer depended on the caller */
 #define FBPF_I_REVAL	(1u << 1) /* re-run the lookup on every use (DEFER) */
@@ -98,7 +100,27 @@ struct fbpf_inode {
 	unsigned int flags;		/* FBPF_I_* */
 	unsigned int gen;		/* fbpf_gen() when state was computed */
 	unsigned int moves;		/* renames of this inode */
+	struct fbpf_list *list;		/* a directory's kept listing (readdir.c) */
+	/*
+	 * Filters of operations on the inode itself that answered "nothing
+	 * to do" (see fbpf_memo_hit()), for the key they answered: the
+	 * policy generation, the inode's state and the lower entry's owner,
+	 * group and mode. Under i_lock.
+	 */
+	u64 memo_state;
+	unsigned int memo_gen;
+	u32 memo_uid, memo_gid, memo_mode;
+	u32 memo_bits;			/* FBPF_CB_BIT() of those filters, and
+					   FBPF_MEMO_OPEN_WRITE */
+	u32 memo_kids;			/* FBPF_KIDS_FLAGS of READDIR/PRE */
 };
+
+/* The memo bit of OPEN/PRE with FBPF_IN_WRITE (the others are FBPF_CB_BIT). */
+#define FBPF_MEMO_OPEN_WRITE (1u << (FBPF_OP_COUNT * 2))
+
+/* The promises an answer makes about the entries of its directory. */
+#define FBPF_KIDS_FLAGS (FBPF_OUT_LIST_PLAIN | FBPF_OUT_KIDS_NO_ENTRY | \
+			 FBPF_OUT_KIDS_NO_CALLER)
 
 static inline struct fbpf_sb *FBPF_SB(const struct super_block *sb)
 {
@@ -140,6 +162,8 @@ static inline unsigned int fbpf_gen(const struct super_block *sb)
 	       (unsigned int)atomic_read(&FBPF_SB(sb)->gen);
 }
 
+void fbpf_list_put(struct fbpf_list *l);
+
 extern const struct inode_operations fbpf_dir_iops;
 extern const struct inode_operations fbpf_file_iops;
 extern const struct inode_operations fbpf_symlink_iops;
@@ -179,11 +203,19 @@ void fbpf_args_init(struct fbpf_args *a, u64 dir_state, u32 flags);
 int fbpf_args_name(struct fbpf_args *a, const struct qstr *name);
 void fbpf_args_entry(struct fbpf_args *a, const struct path *lower);
 bool fbpf_has_filter(struct super_block *sb, u32 op, u32 phase);
+u32 fbpf_filters(struct super_block *sb, u32 op);
 int fbpf_filter(struct super_block *sb, struct fbpf_args *a, u32 op, u32 phase);
 int fbpf_verdict(struct super_block *sb, struct fbpf_args *a,
 		 struct dentry *dentry, const struct qstr *name);
 int fbpf_inode_op(struct inode *inode, struct dentry *dentry, u32 op,
 		  u32 flags);
+int fbpf_inode_op_kids(struct inode *inode, struct dentry *dentry, u32 op,
+		       u32 flags, u32 *kids);
+bool fbpf_memo_hit(struct inode *inode, u32 op, u32 phase, u32 flags,
+		   unsigned int gen, u32 *kids);
+u32 fbpf_memo_bits(struct inode *inode, unsigned int gen, u32 *kids);
+void fbpf_memo_store(struct inode *inode, const struct fbpf_args *a,
+		     unsigned int gen);
 void fbpf_apply_attr(const struct fbpf_args *a, struct kstat *stat);
 
 /* The stored name a filter chose (or the shown name itself). */

@@ -51,6 +51,8 @@ struct inode *fbpf_alloc_inode(struct super_block *sb)
 	fi->flags = 0;
 	fi->gen = 0;
 	fi->moves = 0;
+	fi->memo_bits = 0;
+	fi->list = NULL;
 	return &fi->vfs_inode;
 }
 
@@ -66,6 +68,8 @@ void fbpf_evict_inode(struct inode *inode)
 
 	truncate_inode_pages_final(&inode->i_data);
 	clear_inode(inode);
+	fbpf_list_put(fi->list);
+	fi->list = NULL;
 	/* RCU walkers may still look at the inode: they see NULL */
 	WRITE_ONCE(fi->lower.dentry, NULL);
 	WRITE_ONCE(fi->lower.mnt, NULL);
@@ -90,8 +94,16 @@ void fbpf_copyattr(struct inode *inode)
 	i_size_write(inode, i_size_read(li));
 	set_nlink(inode, li->i_nlink);
 	inode->i_blkbits = li->i_blkbits;
-	inode_set_flags(inode, li->i_flags & (S_SYNC | S_APPEND | S_IMMUTABLE),
-			S_SYNC | S_APPEND | S_IMMUTABLE);
+	/*
+	 * S_NOSEC: writes go to the lower file, whose filesystem removes the
+	 * setuid, setgid and capability bits it must (file_remove_privs() of
+	 * the backing file). Without it, every write would first ask the
+	 * lower file for its security.capability through the view's xattr
+	 * handler, to remove them a second time through the view.
+	 */
+	inode_set_flags(inode, (li->i_flags & (S_SYNC | S_APPEND | S_IMMUTABLE)) |
+			       (S_ISREG(li->i_mode) ? S_NOSEC : 0),
+			S_SYNC | S_APPEND | S_IMMUTABLE | S_NOSEC);
 }
 
 struct inode *fbpf_new_inode(struct super_block *sb, const struct path *lower,
@@ -160,11 +172,25 @@ int fbpf_getattr(struct mnt_idmap *idmap, const struct path *path,
 	struct fbpf_inode *fi = FBPF_I(inode);
 	struct fbpf_args *a = NULL;
 	bool pre = false, post = false;
+	unsigned int gen = 0;
 	int err;
 
 	if (!fbpf_is_root(inode)) {
-		pre = fbpf_has_filter(sb, FBPF_OP_GETATTR, FBPF_PRE);
-		post = fbpf_has_filter(sb, FBPF_OP_GETATTR, FBPF_POST);
+		u32 filters = fbpf_filters(sb, FBPF_OP_GETATTR);
+
+		pre = filters & (1u << FBPF_PRE);
+		post = filters & (1u << FBPF_POST);
+	}
+	/* filters that are known to have nothing to say are not asked */
+	if (pre || post) {
+		u32 known;
+
+		gen = fbpf_gen(sb);
+		known = fbpf_memo_bits(inode, gen, NULL);
+		if (known & FBPF_CB_BIT(FBPF_OP_GETATTR, FBPF_PRE))
+			pre = false;
+		if (known & FBPF_CB_BIT(FBPF_OP_GETATTR, FBPF_POST))
+			post = false;
 	}
 	if (pre || post) {
 		a = fbpf_args_alloc();
@@ -175,6 +201,7 @@ int fbpf_getattr(struct mnt_idmap *idmap, const struct path *path,
 	}
 	if (pre) {
 		fbpf_filter(sb, a, FBPF_OP_GETATTR, FBPF_PRE);
+		fbpf_memo_store(inode, a, gen);
 		err = fbpf_verdict(sb, a, path->dentry, NULL);
 		if (err)
 			goto out;
@@ -184,6 +211,7 @@ int fbpf_getattr(struct mnt_idmap *idmap, const struct path *path,
 		goto out;
 	if (post) {
 		fbpf_filter(sb, a, FBPF_OP_GETATTR, FBPF_POST);
+		fbpf_memo_store(inode, a, gen);
 		err = fbpf_verdict(sb, a, path->dentry, NULL);
 		if (err)
 			goto out;

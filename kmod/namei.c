@@ -10,12 +10,14 @@
  * directory has it. For that, a lookup done for a create or a rename target
  * leaves a negative dentry instead of failing, and the operation decides.
  *
- * Caches: negative dentries are never kept (the next lookup asks again); a
- * positive dentry whose answers depended on the caller is re-checked (the
- * filters re-run) on every use; an entry made or renamed through the view is
- * re-checked once under its new name (only the operation's own filter saw
- * it), and so is every dentry after the policy is replaced or a directory is
- * renamed.
+ * Caches: a dentry whose answers depended on the caller is re-checked (the
+ * filters re-run) on every use; an entry renamed through the view is
+ * re-checked once under its new name (only the rename filters saw it), and
+ * so is every dentry after the policy is replaced or a directory is renamed.
+ * A negative dentry is kept only when its answers did not depend on the
+ * caller; it holds the lower negative dentry it found, and holds as long as
+ * that one stays negative and hashed (a name made in the lower directory
+ * turns it positive, or unhashes it) and the policy generation is the same.
  */
 #include "fbpf.h"
 #include "compat.h"
@@ -63,11 +65,13 @@ static struct dentry *fbpf_lookup(struct inode *dir, struct dentry *dentry,
 	struct fbpf_args *a;
 	struct inode *inode;
 	struct qstr stored;
+	unsigned int gen;
 	u64 state;
 	int err;
 
 	if (dentry->d_name.len > FBPF_NAME_MAX)
 		return ERR_PTR(-ENAMETOOLONG);
+	gen = fbpf_gen(sb);
 	a = fbpf_args_alloc();
 	if (!a)
 		return ERR_PTR(-ENOMEM);
@@ -113,7 +117,17 @@ static struct dentry *fbpf_lookup(struct inode *dir, struct dentry *dentry,
 	fbpf_args_free(a);
 
 	if (d_is_negative(lower)) {
-		dput(lower);
+		/*
+		 * Keep the name's absence when no answer depended on the caller
+		 * (fbpf_d_revalidate() checks the lower dentry), else ask again
+		 * on the next use (fbpf_d_delete()).
+		 */
+		if (!iflags) {
+			dentry->d_time = gen;
+			WRITE_ONCE(dentry->d_fsdata, lower);
+		} else {
+			dput(lower);
+		}
 		return d_splice_alias(NULL, dentry);
 	}
 	{
@@ -124,6 +138,7 @@ static struct dentry *fbpf_lookup(struct inode *dir, struct dentry *dentry,
 	dput(lower);
 	if (IS_ERR(inode))
 		return ERR_CAST(inode);
+	FBPF_I(inode)->gen = gen;
 	return d_splice_alias(inode, dentry);
 
 refused:
@@ -208,6 +223,42 @@ out:
 	return ret;
 }
 
+/*
+ * A kept negative dentry (see fbpf_lookup()) holds while the lower negative
+ * dentry it found is still negative and hashed in the same lower directory,
+ * and the policy has not changed. Both dentries stay allocated under RCU.
+ */
+static int fbpf_revalidate_negative(struct dentry *dentry, unsigned int flags)
+{
+	struct dentry *lower = READ_ONCE(dentry->d_fsdata);
+	struct dentry *parent;
+	struct inode *dir;
+	int ret;
+
+	if (!lower || dentry->d_time != fbpf_gen(dentry->d_sb))
+		return 0;
+	if (d_is_positive(lower) || d_unhashed(lower))
+		return 0;
+	if (flags & LOOKUP_RCU) {
+		parent = READ_ONCE(dentry->d_parent);
+		dir = d_inode_rcu(parent);
+		if (!dir)
+			return -ECHILD;
+		return READ_ONCE(lower->d_parent) ==
+		       READ_ONCE(FBPF_I(dir)->lower.dentry);
+	}
+	parent = dget_parent(dentry);
+	ret = READ_ONCE(lower->d_parent) == FBPF_I(d_inode(parent))->lower.dentry;
+	dput(parent);
+	return ret;
+}
+
+/* A dentry that turns positive drops the lower negative dentry it kept. */
+static void fbpf_drop_negative(struct dentry *dentry)
+{
+	dput(xchg(&dentry->d_fsdata, NULL));
+}
+
 static int fbpf_d_revalidate(FBPF_REVALIDATE_ARGS)
 {
 	struct inode *inode = d_inode_rcu(dentry);
@@ -222,7 +273,7 @@ static int fbpf_d_revalidate(FBPF_REVALIDATE_ARGS)
 #endif
 
 	if (!inode)
-		return 0;	/* negative: look it up again */
+		return fbpf_revalidate_negative(dentry, flags);
 	fi = FBPF_I(inode);
 	lower = READ_ONCE(fi->lower.dentry);
 	if (!lower || d_unhashed(lower))
@@ -265,15 +316,21 @@ static int fbpf_d_revalidate(FBPF_REVALIDATE_ARGS)
 #endif
 }
 
-/* Negative dentries are not kept. */
+/* Negative dentries are kept only with their lower one (fbpf_lookup()). */
 static int fbpf_d_delete(const struct dentry *dentry)
 {
-	return d_really_is_negative(dentry);
+	return d_really_is_negative(dentry) && !READ_ONCE(dentry->d_fsdata);
+}
+
+static void fbpf_d_release(struct dentry *dentry)
+{
+	dput(dentry->d_fsdata);
 }
 
 const struct dentry_operations fbpf_dops = {
 	.d_revalidate	= fbpf_d_revalidate,
 	.d_delete	= fbpf_d_delete,
+	.d_release	= fbpf_d_release,
 };
 
 /* ---- making new names -------------------------------------------------- */
@@ -284,6 +341,56 @@ struct fbpf_new {
 	const char *target;	/* symlink */
 	struct dentry *old;	/* link: the lower entry to link to */
 };
+
+/*
+ * The lookup filters' answer for a name just made through the view, with the
+ * new lower entry @lp, as the name's first lookup would get it (see
+ * fbpf_recheck()). Only the create filter has seen the name, without the
+ * entry; asking the lookup filters now, rather than on the name's next use,
+ * keeps that use on the fast path. When they continue under the same stored
+ * name, @state and @iflags are set to what they answered (a caller-dependent
+ * answer is then re-checked on every use, as after any lookup); otherwise
+ * the name stays unchecked and its next use asks again. @a holds the create
+ * answer, which was LOOKUP/PRE's when @lookup_pre is set.
+ */
+static void fbpf_check_new(struct inode *dir, struct dentry *dentry,
+			   const struct path *lp, struct fbpf_args *a,
+			   bool lookup_pre, u64 *state, unsigned int *iflags)
+{
+	struct super_block *sb = dir->i_sb;
+	struct dentry *child = lp->dentry;
+	unsigned int flags = 0;
+	u64 st;
+
+	if (!lookup_pre) {
+		fbpf_args_init(a, READ_ONCE(FBPF_I(dir)->state), 0);
+		if (fbpf_args_name(a, &dentry->d_name))
+			return;
+		fbpf_filter(sb, a, FBPF_OP_LOOKUP, FBPF_PRE);
+	}
+	if (a->out_flags & FBPF_OUT_CALLER)
+		flags |= FBPF_I_CALLER;
+	if (a->verdict != FBPF_CONTINUE)
+		return;
+	{
+		struct qstr stored = fbpf_stored_name(a);
+
+		/* the lower parent is locked: the child's name is stable */
+		if (stored.len != child->d_name.len ||
+		    memcmp(stored.name, child->d_name.name, stored.len))
+			return;
+	}
+	st = a->state;
+	fbpf_args_init(a, st, 0);
+	fbpf_args_entry(a, lp);
+	fbpf_filter(sb, a, FBPF_OP_LOOKUP, FBPF_POST);
+	if (a->out_flags & FBPF_OUT_CALLER)
+		flags |= FBPF_I_CALLER;
+	if (a->verdict != FBPF_CONTINUE)
+		return;
+	*state = st;
+	*iflags = flags;
+}
 
 static int fbpf_make(struct inode *dir, struct dentry *dentry,
 		     const struct fbpf_new *nw)
@@ -296,7 +403,9 @@ static int fbpf_make(struct inode *dir, struct dentry *dentry,
 	struct fbpf_args *a;
 	struct inode *inode;
 	struct qstr stored;
-	unsigned int iflags;
+	unsigned int iflags, gen = fbpf_gen(sb);
+	bool lookup_pre = !fbpf_has_filter(sb, FBPF_OP_CREATE, FBPF_PRE);
+	u64 state;
 	int err;
 
 	a = fbpf_args_alloc();
@@ -308,8 +417,10 @@ static int fbpf_make(struct inode *dir, struct dentry *dentry,
 	stored = fbpf_stored_name(a);
 	/*
 	 * Only the create filter has seen the name, without the entry: the
-	 * lookup filters run on its first use, as for any other name.
+	 * lookup filters must answer for it before it is used (see
+	 * fbpf_check_new()).
 	 */
+	state = a->state;
 	iflags = FBPF_I_UNCHECKED;
 	if (a->out_flags & FBPF_OUT_CALLER)
 		iflags |= FBPF_I_CALLER;
@@ -352,10 +463,14 @@ static int fbpf_make(struct inode *dir, struct dentry *dentry,
 	if (!err) {
 		struct path lp = { .mnt = fdir->lower.mnt, .dentry = child };
 
-		inode = fbpf_new_inode(sb, &lp, a->state, iflags);
+		fbpf_check_new(dir, dentry, &lp, a, lookup_pre, &state, &iflags);
+		inode = fbpf_new_inode(sb, &lp, state, iflags);
 		if (IS_ERR(inode)) {
 			err = PTR_ERR(inode);
 		} else {
+			/* the answers are as old as the policy they came from */
+			FBPF_I(inode)->gen = gen;
+			fbpf_drop_negative(dentry);
 			d_instantiate(dentry, inode);
 			fbpf_copyattr(dir);
 		}
