@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The filesystem benchmark: the same workloads on a tmpfs (native) and on
-# views of it (bindfs, fbpf with a pass-through policy, fbpf with 1,000
-# rules, libfuse's passthrough_ll), in one run, as a markdown table with
-# ratios to native. POSIX sh: it runs in a busybox guest too. Needs root.
+# views of it (bindfs, overlayfs, fbpf with a pass-through policy, fbpf with
+# 1,000 rules, libfuse's passthrough_ll), in one run, as a markdown table
+# with ratios to native. POSIX sh: it runs in a busybox guest too. Needs root.
 #
 # Environment:
 #   FSBENCH              the fsbench binary (required)
@@ -71,6 +71,21 @@ if [ -n "$BINDFS" ] && [ -x "$BINDFS" ]; then
 	fi
 else
 	say "bindfs is not installed; its column is left out"
+fi
+
+# overlayfs with an empty lower layer and the data set as its upper layer:
+# the kernel's own stacked filesystem over the same tmpfs, as a reference
+# for what stacking costs without any policy.
+if grep -qw overlay /proc/filesystems 2>/dev/null; then
+	mkdir -p "$work/ovl-empty" "$work/ovl-work"
+	if mount -t overlay fsbench-ovl -o "lowerdir=$work/ovl-empty,upperdir=$lower,workdir=$work/ovl-work" "$mnt"; then
+		measure overlayfs "$mnt"
+		unmount_view
+	else
+		say "overlayfs could not mount; its column is left out"
+	fi
+else
+	say "this kernel has no overlayfs; its column is left out"
 fi
 
 if [ -n "${FBPF_RUN:-}" ] && [ -x "$FBPF_RUN" ]; then

@@ -192,7 +192,7 @@ pack_initrd() {
 	[ -e "$dir/lib64/ld-linux-x86-64.so.2" ] || cp -L "$ROOT/lib64/ld-linux-x86-64.so.2" "$dir/lib64/"
 	# kernel modules the guest needs that this kernel builds as modules
 	local m
-	for m in fuse; do
+	for m in fuse overlay; do
 		local ko
 		ko=$(find "$ROOT/var/lib/fbpf-kernels/$kver/modules" -name "$m.ko*" 2>/dev/null | head -n 1)
 		[ -n "$ko" ] || continue

@@ -10,6 +10,8 @@ if [ ! -x /fbpf/bin/fsbench ] || [ ! -f /fbpf/bin/fsbench.sh ]; then
 	return 0
 fi
 [ -d /sys/module/fbpf ] || insmod /lib/modules/fbpf.ko 2>/dev/null
+# overlayfs, the kernel's own stacked filesystem, as a reference column
+[ -f /lib/modules/overlay.ko ] && insmod /lib/modules/overlay.ko 2>/dev/null
 if FSBENCH=/fbpf/bin/fsbench FBPF_RUN=/fbpf/bin/fbpf-run FBPF_BENCH_POLICIES=/fbpf/benchpolicies \
 	FBPF_MODES="kernel fuse" REPS=${FBPF_BENCH_REPS:-3} \
 	sh /fbpf/bin/fsbench.sh >/tmp/bench.out 2>/tmp/bench.err; then
