@@ -351,7 +351,7 @@ struct fbpf_new {
  * name, @state and @iflags are set to what they answered (a caller-dependent
  * answer is then re-checked on every use, as after any lookup); otherwise
  * the name stays unchecked and its next use asks again. @a holds the create
- * answer, which was LOOKUP/PRE's when @lookup_pre is set.
+ * answer, which stands for LOOKUP/PRE's when @lookup_pre is set.
  */
 static void fbpf_check_new(struct inode *dir, struct dentry *dentry,
 			   const struct path *lp, struct fbpf_args *a,
@@ -404,7 +404,7 @@ static int fbpf_make(struct inode *dir, struct dentry *dentry,
 	struct inode *inode;
 	struct qstr stored;
 	unsigned int iflags, gen = fbpf_gen(sb);
-	bool lookup_pre = !fbpf_has_filter(sb, FBPF_OP_CREATE, FBPF_PRE);
+	bool lookup_pre;
 	u64 state;
 	int err;
 
@@ -414,6 +414,14 @@ static int fbpf_make(struct inode *dir, struct dentry *dentry,
 	err = fbpf_name_pre(dir, dentry, FBPF_OP_CREATE, 0, NULL, a);
 	if (err)
 		goto out;
+	/*
+	 * A create answer maps the name exactly as LOOKUP/PRE does (same
+	 * stored name, same state); when it continued without depending on
+	 * the caller, it stands for LOOKUP/PRE's answer in fbpf_check_new().
+	 * Without a create filter, LOOKUP/PRE is what ran.
+	 */
+	lookup_pre = !fbpf_has_filter(sb, FBPF_OP_CREATE, FBPF_PRE) ||
+		     (a->verdict == FBPF_CONTINUE && !(a->out_flags & FBPF_OUT_CALLER));
 	stored = fbpf_stored_name(a);
 	/*
 	 * Only the create filter has seen the name, without the entry: the
