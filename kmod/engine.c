@@ -106,24 +106,9 @@ void fbpf_args_entry(struct fbpf_args *a, const struct path *lower)
 }
 
 /*
- * Whether the filter must be called. A detached policy counts as present,
- * so that the call reports FBPF_ERR_NO_DAEMON.
- */
-bool fbpf_has_filter(struct super_block *sb, u32 op, u32 phase)
-{
-	struct fbpf_ops *ops;
-	bool ret;
-
-	rcu_read_lock();
-	ops = rcu_dereference(FBPF_SB(sb)->pol->ops);
-	ret = !ops || fbpf_member(ops, op, phase);
-	rcu_read_unlock();
-	return ret;
-}
-
-/*
  * Which of the two filters of @op must be called: bit FBPF_PRE and bit
- * FBPF_POST, as fbpf_has_filter() answers for each.
+ * FBPF_POST. A detached policy counts as having both, so that the call
+ * reports FBPF_ERR_NO_DAEMON.
  */
 u32 fbpf_filters(struct super_block *sb, u32 op)
 {
@@ -137,6 +122,12 @@ u32 fbpf_filters(struct super_block *sb, u32 op)
 		      (fbpf_member(ops, op, FBPF_POST) ? 1u << FBPF_POST : 0);
 	rcu_read_unlock();
 	return ret;
+}
+
+/* Whether filter (@op, @phase) must be called. */
+bool fbpf_has_filter(struct super_block *sb, u32 op, u32 phase)
+{
+	return fbpf_filters(sb, op) & (1u << phase);
 }
 
 static bool fbpf_name_valid(const char *name, u32 len)
@@ -328,8 +319,8 @@ static u32 fbpf_memo_bit(u32 op, u32 phase, u32 flags)
  * filter of the operation ran. With @kids (READDIR/PRE), also the promises
  * its answer made.
  */
-bool fbpf_memo_hit(struct inode *inode, u32 op, u32 phase, u32 flags,
-		   unsigned int gen, u32 *kids)
+static bool fbpf_memo_hit(struct inode *inode, u32 op, u32 phase, u32 flags,
+			  unsigned int gen, u32 *kids)
 {
 	u32 bit = fbpf_memo_bit(op, phase, flags);
 
@@ -384,7 +375,7 @@ void fbpf_memo_store(struct inode *inode, const struct fbpf_args *a,
 	}
 	fi->memo_bits |= bit;
 	if (a->op == FBPF_OP_READDIR && a->phase == FBPF_PRE)
-		fi->memo_kids = a->out_flags & FBPF_KIDS_FLAGS;
+		fi->memo_kids = a->out_flags & FBPF_OUT_PROMISES;
 	spin_unlock(&inode->i_lock);
 }
 
@@ -392,7 +383,7 @@ void fbpf_memo_store(struct inode *inode, const struct fbpf_args *a,
  * The pre-filter of an operation on an inode itself (GETATTR, OPEN, READ,
  * WRITE, SETATTR, READDIR). The root is never filtered; with @kids, its
  * filter is asked only for the promises its answer makes about the
- * directory's entries (FBPF_KIDS_FLAGS), which @kids returns (0: none).
+ * directory's entries (FBPF_OUT_PROMISES), which @kids returns (0: none).
  */
 int fbpf_inode_op_kids(struct inode *inode, struct dentry *dentry, u32 op,
 		       u32 flags, u32 *kids)
@@ -420,7 +411,7 @@ int fbpf_inode_op_kids(struct inode *inode, struct dentry *dentry, u32 op,
 	fbpf_filter(sb, a, op, FBPF_PRE);
 	fbpf_memo_store(inode, a, gen);
 	if (kids && a->verdict != FBPF_ERROR)
-		*kids = a->out_flags & FBPF_KIDS_FLAGS;
+		*kids = a->out_flags & FBPF_OUT_PROMISES;
 	if (root) {
 		fbpf_args_free(a);
 		return 0;

@@ -112,15 +112,11 @@ struct fbpf_inode {
 	u32 memo_uid, memo_gid, memo_mode;
 	u32 memo_bits;			/* FBPF_CB_BIT() of those filters, and
 					   FBPF_MEMO_OPEN_WRITE */
-	u32 memo_kids;			/* FBPF_KIDS_FLAGS of READDIR/PRE */
+	u32 memo_kids;			/* FBPF_OUT_PROMISES of READDIR/PRE */
 };
 
 /* The memo bit of OPEN/PRE with FBPF_IN_WRITE (the others are FBPF_CB_BIT). */
 #define FBPF_MEMO_OPEN_WRITE (1u << (FBPF_OP_COUNT * 2))
-
-/* The promises an answer makes about the entries of its directory. */
-#define FBPF_KIDS_FLAGS (FBPF_OUT_LIST_PLAIN | FBPF_OUT_KIDS_NO_ENTRY | \
-			 FBPF_OUT_KIDS_NO_CALLER)
 
 static inline struct fbpf_sb *FBPF_SB(const struct super_block *sb)
 {
@@ -211,8 +207,6 @@ int fbpf_inode_op(struct inode *inode, struct dentry *dentry, u32 op,
 		  u32 flags);
 int fbpf_inode_op_kids(struct inode *inode, struct dentry *dentry, u32 op,
 		       u32 flags, u32 *kids);
-bool fbpf_memo_hit(struct inode *inode, u32 op, u32 phase, u32 flags,
-		   unsigned int gen, u32 *kids);
 u32 fbpf_memo_bits(struct inode *inode, unsigned int gen, u32 *kids);
 void fbpf_memo_store(struct inode *inode, const struct fbpf_args *a,
 		     unsigned int gen);

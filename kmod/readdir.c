@@ -3,7 +3,7 @@
  * Directories. Opening one for listing is the READDIR operation (its
  * pre-filter decides). How a listing is read depends on what READDIR/POST
  * can do to the directory's entries, which the open learns from the
- * READDIR/PRE answer's promises (FBPF_KIDS_FLAGS):
+ * READDIR/PRE answer's promises (FBPF_OUT_PROMISES):
  *
  *  - when its answers do not read the entries' attributes, and do not
  *    depend on the caller (or there are none: no READDIR/POST filter, or
@@ -141,6 +141,19 @@ static bool fbpf_collect_actor(struct dir_context *ctx, const char *name,
 }
 
 /*
+ * READDIR/POST on the entry whose stored name @a holds: 1 to list it (as
+ * a->out_name with FBPF_OUT_NAME), 0 to leave it out, -FBPF_ERR_NO_DAEMON
+ * when the daemon that had to answer is gone.
+ */
+static int fbpf_list_entry(struct super_block *sb, struct fbpf_args *a)
+{
+	fbpf_filter(sb, a, FBPF_OP_READDIR, FBPF_POST);
+	if (a->verdict == FBPF_ERROR && a->err == FBPF_ERR_NO_DAEMON)
+		return -FBPF_ERR_NO_DAEMON;
+	return !(a->out_flags & FBPF_OUT_HIDDEN);
+}
+
+/*
  * Pass each stored entry through READDIR/POST: drop hidden ones, put the
  * shown name in place of the stored one. With @entries, each entry is
  * looked up for its attributes first. *@same stays true only when every
@@ -156,7 +169,7 @@ static int fbpf_list_filter(struct file *file, struct fbpf_list *l,
 	struct mnt_idmap *idmap = mnt_idmap(fdir->lower.mnt);
 	struct fbpf_args *a;
 	size_t i, kept = 0;
-	int err = 0;
+	int err = 0, r;
 
 	if (!fbpf_has_filter(sb, FBPF_OP_READDIR, FBPF_POST))
 		return 0;
@@ -187,17 +200,14 @@ static int fbpf_list_filter(struct file *file, struct fbpf_list *l,
 				dput(lower);
 			}
 		}
-		fbpf_filter(sb, a, FBPF_OP_READDIR, FBPF_POST);
+		r = fbpf_list_entry(sb, a);
 		if (a->verdict != FBPF_CONTINUE || a->rule ||
 		    (a->out_flags & FBPF_OUT_CALLER))
 			*same = false;
-		if (a->verdict == FBPF_ERROR && a->err == FBPF_ERR_NO_DAEMON) {
+		if (r <= 0) {
 			kfree(e);
-			err = -FBPF_ERR_NO_DAEMON;
-			continue;
-		}
-		if (a->out_flags & FBPF_OUT_HIDDEN) {
-			kfree(e);
+			if (r < 0)
+				err = r;
 			continue;
 		}
 		if ((a->out_flags & FBPF_OUT_NAME) &&
@@ -340,16 +350,17 @@ static bool fbpf_pass_actor(struct dir_context *ctx, const char *name,
 	}
 	if (a) {
 		struct qstr qname = QSTR_INIT(name, len);
+		int r;
 
 		fbpf_args_init(a, p->state, 0);
 		if (fbpf_args_name(a, &qname))
 			return true;	/* a name the view cannot show */
-		fbpf_filter(p->sb, a, FBPF_OP_READDIR, FBPF_POST);
-		if (a->verdict == FBPF_ERROR && a->err == FBPF_ERR_NO_DAEMON) {
-			p->err = -FBPF_ERR_NO_DAEMON;
+		r = fbpf_list_entry(p->sb, a);
+		if (r < 0) {
+			p->err = r;
 			return false;
 		}
-		if (a->out_flags & FBPF_OUT_HIDDEN)
+		if (!r)
 			return true;
 		if (a->out_flags & FBPF_OUT_NAME) {
 			name = a->out_name;
@@ -426,22 +437,19 @@ static int fbpf_iterate(struct file *file, struct dir_context *ctx)
 static int fbpf_dir_open(struct inode *inode, struct file *file)
 {
 	struct fbpf_inode *fi = FBPF_I(inode);
+	bool post = fbpf_has_filter(inode->i_sb, FBPF_OP_READDIR, FBPF_POST);
 	struct fbpf_dir *od;
 	struct file *realfile;
 	u32 kids = 0;
 	int err;
 
-	if (fbpf_has_filter(inode->i_sb, FBPF_OP_READDIR, FBPF_POST)) {
-		err = fbpf_inode_op_kids(inode, file->f_path.dentry,
-					 FBPF_OP_READDIR, 0, &kids);
-		if (err)
-			return err;
-	} else {
-		err = fbpf_inode_op(inode, file->f_path.dentry, FBPF_OP_READDIR, 0);
-		if (err)
-			return err;
+	/* the promises matter only when there is a READDIR/POST to skip */
+	err = fbpf_inode_op_kids(inode, file->f_path.dentry, FBPF_OP_READDIR,
+				 0, post ? &kids : NULL);
+	if (err)
+		return err;
+	if (!post)
 		kids = FBPF_OUT_LIST_PLAIN;	/* no answer changes an entry */
-	}
 	od = kzalloc(sizeof(*od), GFP_KERNEL);
 	if (!od)
 		return -ENOMEM;

@@ -85,6 +85,8 @@ enum fbpf_verdict {
 					    its attributes (e_uid, e_gid, e_mode) */
 #define FBPF_OUT_KIDS_NO_CALLER (1u << 6) /* no answer about an entry depends on
 					     the caller */
+#define FBPF_OUT_PROMISES (FBPF_OUT_LIST_PLAIN | FBPF_OUT_KIDS_NO_ENTRY | \
+			   FBPF_OUT_KIDS_NO_CALLER)
 
 /* fbpf_args.a_set */
 #define FBPF_ATTR_UID  (1u << 0)

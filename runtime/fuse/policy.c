@@ -362,52 +362,62 @@ int inode_filter(struct fs *fs, fuse_req_t req, struct node *n, uint32_t op, uin
 	return decide(fs, req, &a, n, NULL);
 }
 
-#define KIDS_ALL (FBPF_OUT_LIST_PLAIN | FBPF_OUT_KIDS_NO_ENTRY | FBPF_OUT_KIDS_NO_CALLER)
-
 /* Without READDIR/PRE, what is known of every directory's entries:
  * READDIR/PRE comes with every READDIR/POST, so without either a listing
  * shows the lower names as they are. */
 static uint32_t kids_default(struct fs *fs)
 {
 	if (!fs->rules)
-		return KIDS_ALL;
+		return FBPF_OUT_PROMISES;
 	return fbpf_has_filter(fs->obj, FBPF_OP_READDIR, FBPF_POST) ? 0 : FBPF_OUT_LIST_PLAIN;
 }
 
 /* The promises depend on n's state alone, which never changes: kept. */
 static void kids_keep(struct node *n, uint32_t kids)
 {
-	__atomic_store_n(&n->kids, (kids & KIDS_ALL) | KIDS_KNOWN, __ATOMIC_RELAXED);
+	__atomic_store_n(&n->kids, (kids & FBPF_OUT_PROMISES) | KIDS_KNOWN, __ATOMIC_RELAXED);
+}
+
+/* What READDIR/PRE promises about directory n's entries: kept with n, or
+ * asked (without deciding or counting anything) and kept. */
+static uint32_t node_kids(struct fs *fs, fuse_req_t req, struct node *n)
+{
+	struct fbpf_args a;
+	uint32_t k;
+
+	if (!fs->rules || !fbpf_has_filter(fs->obj, FBPF_OP_READDIR, FBPF_PRE))
+		return kids_default(fs);
+	k = __atomic_load_n(&n->kids, __ATOMIC_RELAXED);
+	if (k & KIDS_KNOWN)
+		return k & FBPF_OUT_PROMISES;
+	args_init(fs, &a, req, FBPF_OP_READDIR, FBPF_PRE, n->state);
+	args_cached_entry(&a, n);
+	fbpf_eval(fs->obj, &a);
+	kids_keep(n, a.out_flags);
+	return a.out_flags & FBPF_OUT_PROMISES;
 }
 
 int dir_filter(struct fs *fs, fuse_req_t req, struct node *n, uint32_t *kids)
 {
 	struct fbpf_args a;
 
-	if (!fs->rules || !fbpf_has_filter(fs->obj, FBPF_OP_READDIR, FBPF_PRE)) {
-		*kids = kids_default(fs);
+	/* the root itself is not decided on; only the promises count */
+	if (!fs->rules || !fbpf_has_filter(fs->obj, FBPF_OP_READDIR, FBPF_PRE) || n->root) {
+		*kids = node_kids(fs, req, n);
 		return 0;
 	}
 	args_init(fs, &a, req, FBPF_OP_READDIR, FBPF_PRE, n->state);
 	args_cached_entry(&a, n);
-	if (n->root) {
-		/* the root itself is not decided on; only the promises count */
-		fbpf_eval(fs->obj, &a);
-		*kids = a.out_flags & KIDS_ALL;
-		kids_keep(n, *kids);
-		return 0;
-	}
 	eval(fs, &a, 0);
-	*kids = a.out_flags & KIDS_ALL;
+	*kids = a.out_flags & FBPF_OUT_PROMISES;
 	kids_keep(n, *kids);
 	return decide(fs, req, &a, n, NULL);
 }
 
 uint32_t parent_kids(struct fs *fs, fuse_req_t req, struct node *n)
 {
-	struct fbpf_args a;
 	struct link *l;
-	uint32_t k, all = KIDS_ALL;
+	uint32_t all = FBPF_OUT_PROMISES;
 
 	if (!fs->rules || !fbpf_has_filter(fs->obj, FBPF_OP_READDIR, FBPF_PRE))
 		return kids_default(fs);
@@ -416,21 +426,10 @@ uint32_t parent_kids(struct fs *fs, fuse_req_t req, struct node *n)
 	pthread_rwlock_rdlock(&fs->tree);
 	if (!n->links)
 		all = 0;
-	for (l = n->links; l; l = l->next) {
-		struct node *p = l->parent;
-
-		k = __atomic_load_n(&p->kids, __ATOMIC_RELAXED);
-		if (!(k & KIDS_KNOWN)) {
-			args_init(fs, &a, req, FBPF_OP_READDIR, FBPF_PRE, p->state);
-			args_cached_entry(&a, p);
-			fbpf_eval(fs->obj, &a);
-			k = a.out_flags & KIDS_ALL;
-			kids_keep(p, k);
-		}
-		all &= k;
-	}
+	for (l = n->links; l; l = l->next)
+		all &= node_kids(fs, req, l->parent);
 	pthread_rwlock_unlock(&fs->tree);
-	return all & KIDS_ALL;
+	return all;
 }
 
 /* Would op's pre-filter decide anything on n for this caller, or depend on

@@ -416,11 +416,9 @@ START_TEST(cost_does_not_grow_with_rules)
 END_TEST
 
 /* What READDIR/PRE promises about a directory's entries (fbpf_abi.h). */
-#define PROMISES (FBPF_OUT_LIST_PLAIN | FBPF_OUT_KIDS_NO_ENTRY | FBPF_OUT_KIDS_NO_CALLER)
-
 static unsigned promises(struct pol *x, const char *dirpath)
 {
-	return run(x, FBPF_OP_READDIR, FBPF_PRE, state_of(x, dirpath), NULL, USER, 0, 0, DIR_MODE).out_flags & PROMISES;
+	return run(x, FBPF_OP_READDIR, FBPF_PRE, state_of(x, dirpath), NULL, USER, 0, 0, DIR_MODE).out_flags & FBPF_OUT_PROMISES;
 }
 
 /* The parts of an answer a promise speaks for. */
@@ -493,14 +491,14 @@ START_TEST(listing_promises_follow_the_rules_below)
 	struct pol *y = compile("policy t\nhide \"**/.cache\" when type == dir\n");
 	unsigned i;
 
-	ck_assert_uint_eq(promises(x, ""), PROMISES);
+	ck_assert_uint_eq(promises(x, ""), FBPF_OUT_PROMISES);
 	ck_assert_uint_eq(promises(x, "/a"), FBPF_OUT_KIDS_NO_ENTRY | FBPF_OUT_KIDS_NO_CALLER);
-	ck_assert_uint_eq(promises(x, "/b"), PROMISES);
+	ck_assert_uint_eq(promises(x, "/b"), FBPF_OUT_PROMISES);
 	ck_assert_uint_eq(promises(x, "/b/c"), 0);
 	ck_assert_uint_eq(promises(x, "/e"), FBPF_OUT_LIST_PLAIN | FBPF_OUT_KIDS_NO_ENTRY);
 	ck_assert_uint_eq(promises(x, "/f"), FBPF_OUT_KIDS_NO_ENTRY | FBPF_OUT_KIDS_NO_CALLER);
 	ck_assert_uint_eq(promises(x, "/g/h"), FBPF_OUT_KIDS_NO_ENTRY | FBPF_OUT_KIDS_NO_CALLER);
-	ck_assert_uint_eq(promises(x, "/z"), PROMISES);
+	ck_assert_uint_eq(promises(x, "/z"), FBPF_OUT_PROMISES);
 	ck_assert_uint_eq(promises(y, "/z/y"), FBPF_OUT_KIDS_NO_CALLER);
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		check_promises(x, dirs[i]);
