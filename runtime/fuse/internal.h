@@ -114,6 +114,7 @@ struct fs {
 	/* options */
 	double entry_timeout, attr_timeout, negative_timeout;
 	int writeback, passthrough, flush, splice, threads;
+	unsigned busy_poll_us;      /* the reader polls this long after a request */
 	int kernel_perms;           /* -o default_permissions: the kernel checks permissions */
 	int allow_other_set, creds;  /* switch to the caller's credentials (root daemon) */
 	gid_t own_gid;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -65,6 +66,7 @@ struct loop {
 	pthread_t watchdog;
 	pthread_cond_t wd_cond;
 	int wd_sleeping, wd_running;
+	uint64_t poll_ns;           /* busy polling after a request (fd non-blocking) */
 };
 
 #define LOOP_MAX_WORKERS 256
@@ -148,6 +150,29 @@ static int more_queued(struct loop *lp)
 	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }
 
+/*
+ * Read the next request. Waking a thread that sleeps costs more than most
+ * requests: on a virtual machine the CPU it sleeps on has halted, and the
+ * host must be asked to wake it. So for lp->poll_ns after a request the
+ * reader looks for the next one without sleeping, and a process that makes
+ * one request after another (open, then its release, then the next open)
+ * finds the reader awake. On a single CPU this would only keep the caller
+ * from running: no busy polling there.
+ */
+static int read_request(struct loop *lp, struct fuse_buf *buf, uint64_t until)
+{
+	struct pollfd p = { .fd = lp->fd, .events = POLLIN };
+	int r;
+
+	for (;;) {
+		r = fuse_session_receive_buf(lp->se, buf);
+		if (r != -EAGAIN || !lp->poll_ns)
+			return r;
+		if (now_ns() >= until && poll(&p, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
 /* Under lp->lock. */
 static void stop_locked(struct loop *lp, int err)
 {
@@ -170,6 +195,7 @@ static void *worker_main(void *arg)
 	struct loop *lp = w->lp;
 	struct fuse_buf fbuf;
 	int r, trimmed = 0;
+	uint64_t until = 0;
 
 	memset(&fbuf, 0, sizeof(fbuf));
 	this_worker = w;
@@ -181,7 +207,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&lp->lock);
 		/* the loop's thread cancels a reader blocked here to stop */
 		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-		r = fuse_session_receive_buf(lp->se, &fbuf);
+		r = read_request(lp, &fbuf, until);
 		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 		pthread_mutex_lock(&lp->lock);
 		if (r == -EINTR || r == -EAGAIN)
@@ -199,6 +225,7 @@ static void *worker_main(void *arg)
 		}
 		pthread_mutex_unlock(&lp->lock);
 		fuse_session_process_buf(lp->se, &fbuf);
+		until = lp->poll_ns ? now_ns() + lp->poll_ns : 0;
 		pthread_mutex_lock(&lp->lock);
 		/* read again, unless another worker reads: then wait, on top
 		 * of the stack, or leave when enough workers wait */
@@ -313,6 +340,16 @@ static void *watchdog_main(void *arg)
 	return NULL;
 }
 
+/* The CPUs this process may run on. */
+static int cpus_available(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 1;
+	return CPU_COUNT(&set);
+}
+
 /* Serve requests until the view is unmounted or a signal stops it. */
 int fuse_loop_run(struct fs *fs)
 {
@@ -331,6 +368,9 @@ int fuse_loop_run(struct fs *fs)
 	lp.efd = eventfd(0, EFD_CLOEXEC);
 	if (lp.efd < 0)
 		return -errno;
+	if (fs->busy_poll_us && cpus_available() > 1 &&
+	    fcntl(lp.fd, F_SETFL, fcntl(lp.fd, F_GETFL) | O_NONBLOCK) == 0)
+		lp.poll_ns = fs->busy_poll_us * 1000ull;
 	pthread_mutex_init(&lp.lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* now_ns() */

@@ -32,6 +32,9 @@ const char fbpf_fuse_options_help[] =
 	"  flush                pass close() to the lower file system (for network lowers)\n"
 	"  splice               move data with splice(2)\n"
 	"  threads=N            idle worker threads kept (default 10)\n"
+	"  busy_poll=US         after a request, look for the next one this many\n"
+	"                       microseconds before sleeping (default 50; 0: never;\n"
+	"                       off on a single CPU)\n"
 	"  noallow_other        as root, only root may use the view\n";
 
 /* libfuse's messages go here while mounting, so that fbpf-run can report
@@ -117,6 +120,16 @@ static int fail(const struct fbpf_mount_args *a, const char *fmt, ...)
 	return -1;
 }
 
+/* A whole number from lo to hi; 0 or -1. */
+static int parse_count(const char *v, long lo, long hi, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(v, &end, 10);
+	return *end || end == v || errno || *out < lo || *out > hi ? -1 : 0;
+}
+
 static int parse_seconds(const char *v, double *out)
 {
 	char *end;
@@ -158,16 +171,20 @@ static int parse_options(struct fs *fs, const struct fbpf_mount_args *a, char *r
 				fs->attr_timeout = d;
 			if (KEY("timeout") || KEY("negative_timeout"))
 				fs->negative_timeout = d;
-		} else if (KEY("threads")) {
-			char *end;
-			long v = strtol(eq + 1, &end, 10);
+		} else if (KEY("threads") || KEY("busy_poll")) {
+			int thr = KEY("threads");
+			long v;
 
-			if (*end || end == eq + 1 || v < 1 || v > 1000) {
-				fail(a, "the -o option '%s' needs a number of threads from 1 to 1000", o);
+			if (parse_count(eq + 1, thr ? 1 : 0, thr ? 1000 : 100000, &v)) {
+				fail(a, thr ? "the -o option '%s' needs a number of threads from 1 to 1000"
+					    : "the -o option '%s' needs a number of microseconds from 0 to 100000", o);
 				free(opts);
 				return -1;
 			}
-			fs->threads = (int)v;
+			if (thr)
+				fs->threads = (int)v;
+			else
+				fs->busy_poll_us = (unsigned)v;
 		} else if (IS("writeback")) {
 			fs->writeback = 1;
 		} else if (IS("nowriteback")) {
@@ -266,6 +283,7 @@ int fbpf_fuse_mount(const struct fbpf_mount_args *a)
 	fs->rootfd = -1;
 	fs->entry_timeout = fs->attr_timeout = fs->negative_timeout = 30.0;
 	fs->threads = 10;
+	fs->busy_poll_us = 50;
 	fs->creds = geteuid() == 0;
 	fs->passthrough = FBPF_PASSTHROUGH && fs->creds;
 	nodes_init(fs);

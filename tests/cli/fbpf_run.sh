@@ -82,7 +82,12 @@ refuse "bad object" "not an ELF object" "$R" mount "$T/junk.o" "$T/low" "$T/mnt"
 refuse "missing lower" "does not exist" "$R" mount "$T/suffix-rename.o" "$T/nolow" "$T/mnt"
 refuse "missing mount point" "does not exist" "$R" mount "$T/suffix-rename.o" "$T/low" "$T/nomnt"
 refuse "unknown -o option" "unknown mount option" "$R" mount "$T/suffix-rename.o" "$T/low" "$T/mnt" -o bogus
+refuse "bad busy_poll" "needs a number of microseconds" "$R" mount "$T/suffix-rename.o" "$T/low" "$T/mnt" -o busy_poll=soon
+refuse "bad threads" "needs a number of threads" "$R" mount "$T/suffix-rename.o" "$T/low" "$T/mnt" -o threads=0
 refuse "umount of nothing" "is not mounted" "$R" umount "$T/mnt"
+check "mount without busy polling" "$R" mount "$T/suffix-rename.o" "$T/low" "$T/mnt" -o busy_poll=0
+same "read without busy polling" hello "$(cat "$T/mnt/a.txt.x")"
+check "umount" "$R" umount "$T/mnt"
 
 # --- readonly-view: deny with EROFS, attribute rewrite
 check "mount readonly-view" "$R" mount "$T/readonly-view.o" "$T/low" "$T/mnt"
