@@ -216,6 +216,12 @@ static int cmpd(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static double median(double *t, int n)
+{
+	qsort(t, (size_t)n, sizeof(t[0]), cmpd);
+	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+}
+
 static int run(const char *dir, const char *config, int reps)
 {
 	double t[16], first, warm;
@@ -229,8 +235,7 @@ static int run(const char *dir, const char *config, int reps)
 		for (r = 1; r < reps; r++)
 			t[r - 1] = run_one(dir, w);
 		n = reps - 1;
-		qsort(t, (size_t)n, sizeof(t[0]), cmpd);
-		warm = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+		warm = median(t, n);
 		printf("%s %s %.6f %.6f\n", config, workloads[w], warm, first);
 		fflush(stdout);
 	}
@@ -240,8 +245,11 @@ static int run(const char *dir, const char *config, int reps)
 /* ---- the table ---------------------------------------------------------- */
 
 #define MAXCONF 16
+#define MAXROUND 15
 static char configs[MAXCONF][64];
-static double vals[2][MAXCONF][NWORK];
+static double vals[2][MAXCONF][NWORK];          /* the median over the rounds, or -1 */
+static double samples[2][MAXCONF][NWORK][MAXROUND];
+static int nsamples[2][MAXCONF][NWORK];
 static int nconf;
 
 static void table(int k, const char *title)
@@ -286,10 +294,6 @@ static int report(const char *file)
 
 	if (!f)
 		die("cannot read %s: %s", file);
-	for (k = 0; k < 2; k++)
-		for (i = 0; i < MAXCONF; i++)
-			for (w = 0; w < NWORK; w++)
-				vals[k][i][w] = -1;
 	while (fscanf(f, "%63s %63s %lf %lf", c, wname, &warm, &first) == 4) {
 		for (i = 0; i < nconf && strcmp(configs[i], c); i++)
 			;
@@ -300,12 +304,16 @@ static int report(const char *file)
 		}
 		for (w = 0; w < NWORK && strcmp(workloads[w], wname); w++)
 			;
-		if (w < NWORK) {
-			vals[0][i][w] = warm;
-			vals[1][i][w] = first;
-		}
+		/* one line per round (run.sh ROUNDS) */
+		for (k = 0; k < 2 && w < NWORK; k++)
+			if (nsamples[k][i][w] < MAXROUND)
+				samples[k][i][w][nsamples[k][i][w]++] = k ? first : warm;
 	}
 	fclose(f);
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < MAXCONF; i++)
+			for (w = 0; w < NWORK; w++)
+				vals[k][i][w] = nsamples[k][i][w] ? median(samples[k][i][w], nsamples[k][i][w]) : -1;
 	table(0, "Warm: the median of the repetitions after the first (the kernel's caches of the view are filled).");
 	table(1, "First run on a fresh mount (cold caches of the view; native tmpfs is always warm).");
 	printf("(Nx) is the ratio to native, measured in the same run. A '-' is a workload that failed.\n");

@@ -12,7 +12,10 @@
 #   FBPF_MODES           engines to measure, e.g. "fuse kernel" (default: auto)
 #   BINDFS               bindfs (default: from PATH; left out if missing)
 #   PASSTHROUGH_LL       libfuse's passthrough_ll example (left out if missing)
-#   REPS                 repetitions of each workload (default 3): the first, and the median of the rest
+#   REPS                 repetitions of each workload per mount (default 3): the first, and the median of the rest
+#   ROUNDS               rounds over all the configurations (default 1); the table gives the
+#                        median over the rounds, so that a machine whose speed drifts during the
+#                        run weighs on every column alike
 #   OUT                  also write the table to this file
 set -eu
 
@@ -26,6 +29,7 @@ fi
 # FUSE daemons may keep a file descriptor per inode they know: let them.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 REPS=${REPS:-3}
+ROUNDS=${ROUNDS:-1}
 FBPF_MODES=${FBPF_MODES:-auto}
 BINDFS=${BINDFS:-$(command -v bindfs || true)}
 PASSTHROUGH_LL=${PASSTHROUGH_LL:-}
@@ -60,62 +64,72 @@ measure() { # CONFIG DIR
 	"$FSBENCH" run "$2" "$1" "$REPS" >> "$results" || say "$1: a workload failed; its row is incomplete"
 }
 
-measure native "$lower"
+one_round() {
+	measure native "$lower"
 
-if [ -n "$BINDFS" ] && [ -x "$BINDFS" ]; then
-	if "$BINDFS" "$lower" "$mnt"; then
-		measure bindfs "$mnt"
-		unmount_view
+	if [ -n "$BINDFS" ] && [ -x "$BINDFS" ]; then
+		if "$BINDFS" "$lower" "$mnt"; then
+			measure bindfs "$mnt"
+			unmount_view
+		else
+			say "bindfs could not mount; its column is left out"
+		fi
 	else
-		say "bindfs could not mount; its column is left out"
+		say "bindfs is not installed; its column is left out"
 	fi
-else
-	say "bindfs is not installed; its column is left out"
-fi
 
-# overlayfs with an empty lower layer and the data set as its upper layer:
-# the kernel's own stacked filesystem over the same tmpfs, as a reference
-# for what stacking costs without any policy.
-if grep -qw overlay /proc/filesystems 2>/dev/null; then
-	mkdir -p "$work/ovl-empty" "$work/ovl-work"
-	if mount -t overlay fsbench-ovl -o "lowerdir=$work/ovl-empty,upperdir=$lower,workdir=$work/ovl-work" "$mnt"; then
-		measure overlayfs "$mnt"
-		unmount_view
+	# overlayfs with an empty lower layer and the data set as its upper layer:
+	# the kernel's own stacked filesystem over the same tmpfs, as a reference
+	# for what stacking costs without any policy.
+	if grep -qw overlay /proc/filesystems 2>/dev/null; then
+		mkdir -p "$work/ovl-empty" "$work/ovl-work"
+		if mount -t overlay fsbench-ovl -o "lowerdir=$work/ovl-empty,upperdir=$lower,workdir=$work/ovl-work" "$mnt"; then
+			measure overlayfs "$mnt"
+			unmount_view
+		else
+			say "overlayfs could not mount; its column is left out"
+		fi
 	else
-		say "overlayfs could not mount; its column is left out"
+		say "this kernel has no overlayfs; its column is left out"
 	fi
-else
-	say "this kernel has no overlayfs; its column is left out"
-fi
 
-if [ -n "${FBPF_RUN:-}" ] && [ -x "$FBPF_RUN" ]; then
-	pol=${FBPF_BENCH_POLICIES:-}
-	for mode in $FBPF_MODES; do
-		for p in passthrough rules1000; do
-			if [ ! -f "$pol/$p.o" ]; then
-				say "no $pol/$p.o: build the bench-fs policies (cmake --build BUILD --target fsbench_policies)"
-				continue
-			fi
-			if "$FBPF_RUN" mount "$pol/$p.o" "$lower" "$mnt" --mode "$mode"; then
-				measure "fbpf-$mode-$p" "$mnt"
-				unmount_view fbpf
-			else
-				say "fbpf-run could not mount $p.o in $mode mode; its column is left out"
-			fi
+	if [ -n "${FBPF_RUN:-}" ] && [ -x "$FBPF_RUN" ]; then
+		pol=${FBPF_BENCH_POLICIES:-}
+		for mode in $FBPF_MODES; do
+			for p in passthrough rules1000; do
+				if [ ! -f "$pol/$p.o" ]; then
+					say "no $pol/$p.o: build the bench-fs policies (cmake --build BUILD --target fsbench_policies)"
+					continue
+				fi
+				if "$FBPF_RUN" mount "$pol/$p.o" "$lower" "$mnt" --mode "$mode"; then
+					measure "fbpf-$mode-$p" "$mnt"
+					unmount_view fbpf
+				else
+					say "fbpf-run could not mount $p.o in $mode mode; its column is left out"
+				fi
+			done
 		done
-	done
-else
-	say "FBPF_RUN is not set to fbpf-run; the fbpf columns are left out"
-fi
-
-if [ -n "$PASSTHROUGH_LL" ] && [ -x "$PASSTHROUGH_LL" ]; then
-	if "$PASSTHROUGH_LL" -o source="$lower" "$mnt"; then
-		measure passthrough_ll "$mnt"
-		unmount_view
 	else
-		say "passthrough_ll could not mount; its column is left out"
+		say "FBPF_RUN is not set to fbpf-run; the fbpf columns are left out"
 	fi
-fi
+
+	if [ -n "$PASSTHROUGH_LL" ] && [ -x "$PASSTHROUGH_LL" ]; then
+		if "$PASSTHROUGH_LL" -o source="$lower" "$mnt"; then
+			measure passthrough_ll "$mnt"
+			unmount_view
+		else
+			say "passthrough_ll could not mount; its column is left out"
+		fi
+	fi
+
+}
+
+round=1
+while [ "$round" -le "$ROUNDS" ]; do
+	[ "$ROUNDS" = 1 ] || say "round $round of $ROUNDS"
+	one_round
+	round=$((round + 1))
+done
 
 if [ -n "${OUT:-}" ]; then
 	"$FSBENCH" report "$results" | tee "$OUT"

@@ -13,7 +13,7 @@ fi
 # overlayfs, the kernel's own stacked filesystem, as a reference column
 [ -f /lib/modules/overlay.ko ] && insmod /lib/modules/overlay.ko 2>/dev/null
 if FSBENCH=/fbpf/bin/fsbench FBPF_RUN=/fbpf/bin/fbpf-run FBPF_BENCH_POLICIES=/fbpf/benchpolicies \
-	FBPF_MODES="kernel fuse" REPS=${FBPF_BENCH_REPS:-3} \
+	FBPF_MODES="kernel fuse" REPS=${FBPF_BENCH_REPS:-2} ROUNDS=${FBPF_BENCH_ROUNDS:-3} \
 	sh /fbpf/bin/fsbench.sh >/tmp/bench.out 2>/tmp/bench.err; then
 	pass bench
 else
