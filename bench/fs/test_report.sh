@@ -9,11 +9,11 @@ t=$(mktemp)
 trap 'rm -f "$t"' EXIT
 cat >"$t" <<'LINES'
 native stat-10k 0.010000 0.020000
-view stat-10k 0.050000 0.100000
+view stat-10k 0.050000 0.300000
 native stat-10k 0.030000 0.020000
-view stat-10k 0.900000 0.300000
+view stat-10k 0.900000 0.200000
 native stat-10k 0.020000 0.020000
-view stat-10k 0.040000 0.200000
+view stat-10k 0.040000 0.100000
 native readdir-10k 0.002000 0.002000
 LINES
 out=$("$fsb" report "$t")
