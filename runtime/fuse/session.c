@@ -156,6 +156,7 @@ static int parse_options(struct fs *fs, const struct fbpf_mount_args *a, char *r
 	for (o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
 		const char *eq = strchr(o, '=');
 		double d;
+		long v;
 
 #define IS(name) (!strcmp(o, name))
 #define KEY(name) (eq && (size_t)(eq - o) == strlen(name) && !strncmp(o, name, strlen(name)))
@@ -171,20 +172,20 @@ static int parse_options(struct fs *fs, const struct fbpf_mount_args *a, char *r
 				fs->attr_timeout = d;
 			if (KEY("timeout") || KEY("negative_timeout"))
 				fs->negative_timeout = d;
-		} else if (KEY("threads") || KEY("busy_poll")) {
-			int thr = KEY("threads");
-			long v;
-
-			if (parse_count(eq + 1, thr ? 1 : 0, thr ? 1000 : 100000, &v)) {
-				fail(a, thr ? "the -o option '%s' needs a number of threads from 1 to 1000"
-					    : "the -o option '%s' needs a number of microseconds from 0 to 100000", o);
+		} else if (KEY("threads")) {
+			if (parse_count(eq + 1, 1, 1000, &v)) {
+				fail(a, "the -o option '%s' needs a number of threads from 1 to 1000", o);
 				free(opts);
 				return -1;
 			}
-			if (thr)
-				fs->threads = (int)v;
-			else
-				fs->busy_poll_us = (unsigned)v;
+			fs->threads = (int)v;
+		} else if (KEY("busy_poll")) {
+			if (parse_count(eq + 1, 0, 100000, &v)) {
+				fail(a, "the -o option '%s' needs a number of microseconds from 0 to 100000", o);
+				free(opts);
+				return -1;
+			}
+			fs->busy_poll_us = (unsigned)v;
 		} else if (IS("writeback")) {
 			fs->writeback = 1;
 		} else if (IS("nowriteback")) {
