@@ -372,6 +372,12 @@ static uint32_t kids_default(struct fs *fs)
 	return fbpf_has_filter(fs->obj, FBPF_OP_READDIR, FBPF_POST) ? 0 : FBPF_OUT_LIST_PLAIN;
 }
 
+/* Whether the view's READDIR/PRE filter is there to ask. */
+static int readdir_pre(struct fs *fs)
+{
+	return fs->rules && fbpf_has_filter(fs->obj, FBPF_OP_READDIR, FBPF_PRE);
+}
+
 /* The promises depend on n's state alone, which never changes: kept. */
 static void kids_keep(struct node *n, uint32_t kids)
 {
@@ -385,7 +391,7 @@ static uint32_t node_kids(struct fs *fs, fuse_req_t req, struct node *n)
 	struct fbpf_args a;
 	uint32_t k;
 
-	if (!fs->rules || !fbpf_has_filter(fs->obj, FBPF_OP_READDIR, FBPF_PRE))
+	if (!readdir_pre(fs))
 		return kids_default(fs);
 	k = __atomic_load_n(&n->kids, __ATOMIC_RELAXED);
 	if (k & KIDS_KNOWN)
@@ -402,7 +408,7 @@ int dir_filter(struct fs *fs, fuse_req_t req, struct node *n, uint32_t *kids)
 	struct fbpf_args a;
 
 	/* the root itself is not decided on; only the promises count */
-	if (!fs->rules || !fbpf_has_filter(fs->obj, FBPF_OP_READDIR, FBPF_PRE) || n->root) {
+	if (!readdir_pre(fs) || n->root) {
 		*kids = node_kids(fs, req, n);
 		return 0;
 	}
@@ -419,7 +425,7 @@ uint32_t parent_kids(struct fs *fs, fuse_req_t req, struct node *n)
 	struct link *l;
 	uint32_t all = FBPF_OUT_PROMISES;
 
-	if (!fs->rules || !fbpf_has_filter(fs->obj, FBPF_OP_READDIR, FBPF_PRE))
+	if (!readdir_pre(fs))
 		return kids_default(fs);
 	/* the tree lock keeps the parents from going away; n's state came
 	 * through one of its names: only what every parent promises holds */
